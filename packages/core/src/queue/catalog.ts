@@ -1,0 +1,50 @@
+import type { JobsOptions } from 'bullmq';
+import type { CheckKind } from '../domain/check-types.js';
+
+/**
+ * The job catalog. Jobs carry check ids only, never a HES code: Redis must hold no code (SPEC §6);
+ * the worker reads the encrypted code from PostgreSQL.
+ */
+export const QUEUES = {
+  checks: 'hes-checks',
+  maintenance: 'hes-maintenance',
+} as const;
+
+export interface SingleCheckJob {
+  checkId: string;
+  requestId?: string | undefined;
+}
+
+export interface BulkCheckJob {
+  kind: Extract<CheckKind, 'standard' | 'plus'>;
+  batchId: string | null;
+  checkIds: string[];
+  requestId?: string | undefined;
+}
+
+export type CheckJobName = 'single' | 'bulk';
+export type CheckJobData = SingleCheckJob | BulkCheckJob;
+export type MaintenanceJobName = 'reconcile' | 'retention-purge';
+
+/** Deterministic ids: a re-drive of a job that still exists is a no-op in BullMQ. */
+export const singleJobId = (checkId: string) => `single-${checkId}`;
+export const bulkJobId = (batchId: string | null, firstCheckId: string) => `bulk-${batchId ?? 'adhoc'}-${firstCheckId}`;
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoffBaseMs: number;
+}
+
+/**
+ * Transient failures are retried by BullMQ with the `hes` backoff strategy (exponential, full jitter,
+ * capped: see the worker). Completed jobs are removed so their deterministic id can be reused by a
+ * re-drive; failed jobs are kept for a day for post-mortems.
+ */
+export function checkJobOptions(policy: RetryPolicy): JobsOptions {
+  return {
+    attempts: policy.maxAttempts,
+    backoff: { type: 'hes', delay: policy.backoffBaseMs },
+    removeOnComplete: true,
+    removeOnFail: { age: 24 * 3600, count: 10_000 },
+  };
+}

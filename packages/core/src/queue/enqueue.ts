@@ -1,0 +1,49 @@
+import { MAX_BULK_CODES } from '@hes/client';
+import type { Queue } from 'bullmq';
+import {
+  type BulkCheckJob,
+  type CheckJobData,
+  type CheckJobName,
+  type RetryPolicy,
+  bulkJobId,
+  checkJobOptions,
+  singleJobId,
+} from './catalog.js';
+
+export type ChecksQueue = Queue<CheckJobData, unknown, CheckJobName>;
+
+/** A unit of upstream work: one check, or up to 500 roster checks that go in one bulk call. */
+export type PlannedJob =
+  | { name: 'single'; jobId: string; data: { checkId: string; requestId?: string | undefined } }
+  | { name: 'bulk'; jobId: string; data: BulkCheckJob };
+
+export function planSingle(checkId: string, requestId?: string): PlannedJob {
+  return { name: 'single', jobId: singleJobId(checkId), data: { checkId, requestId } };
+}
+
+/** Splits roster checks into bulk jobs of at most 500 codes (the Ministry's bulk limit, SPEC §3). */
+export function planBulk(
+  kind: BulkCheckJob['kind'],
+  batchId: string | null,
+  checkIds: readonly string[],
+  requestId?: string,
+  chunkSize = MAX_BULK_CODES,
+): PlannedJob[] {
+  const jobs: PlannedJob[] = [];
+  for (let i = 0; i < checkIds.length; i += chunkSize) {
+    const ids = checkIds.slice(i, i + chunkSize);
+    jobs.push({ name: 'bulk', jobId: bulkJobId(batchId, ids[0]!), data: { kind, batchId, checkIds: ids, requestId } });
+  }
+  return jobs;
+}
+
+/** Adds planned jobs in one round trip (BullMQ `addBulk` pipelines them). */
+export async function enqueuePlanned(queue: ChecksQueue, jobs: readonly PlannedJob[], policy: RetryPolicy): Promise<void> {
+  if (jobs.length === 0) return;
+  const opts = checkJobOptions(policy);
+  for (let i = 0; i < jobs.length; i += 1_000) {
+    await queue.addBulk(
+      jobs.slice(i, i + 1_000).map((j) => ({ name: j.name, data: j.data, opts: { ...opts, jobId: j.jobId } })),
+    );
+  }
+}
