@@ -1,6 +1,7 @@
 export * from './config/env.js';
 export * from './config/gateway-config.js';
 export * from './crypto/code-vault.js';
+export * from './db/pg-pool.js';
 export * from './db/prisma.js';
 export * from './domain/check-types.js';
 export * from './logging/logger.js';
@@ -8,3 +9,5 @@ export * from './queue/catalog.js';
 export * from './queue/check-events.js';
 export * from './queue/enqueue.js';
 export * from './queue/redis.js';
+// Services build their own env schemas with the same zod as parseEnv (they do not depend on zod directly).
+export { z } from 'zod';

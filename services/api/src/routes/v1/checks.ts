@@ -1,0 +1,145 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { type CheckRow, isFinal, presentCheck } from '../../domain/check-presenter.js';
+import { type CheckIntakeDeps, submitCheck } from '../../domain/check-intake.js';
+import { waitForFinal } from '../../domain/check-wait.js';
+import { decodeCursor, encodeCursor } from '../../domain/cursor.js';
+import { ApiProblem } from '../../domain/problem.js';
+import {
+  CheckListSchema,
+  CheckSchema,
+  CreateCheckBodySchema,
+  CreateCheckQuerySchema,
+  IdempotencyHeadersSchema,
+  ListChecksQuerySchema,
+} from '../../schemas/check.js';
+import { IdParamsSchema, problemResponses } from '../../schemas/common.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const notFound = (what: string) => new ApiProblem('NOT_FOUND', { detail: `No such ${what}` });
+
+/** Ids that are not UUIDs are simply unknown (404), not a validation error. */
+export const validId = (id: string) => UUID.test(id);
+
+/** Aborted when the client goes away before we answered. */
+function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+export function pageOf(rows: CheckRow[], limit: number) {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(presentCheck),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.seq) : null,
+  };
+}
+
+const checks: FastifyPluginAsyncTypebox = async (app) => {
+  const intake: CheckIntakeDeps = {
+    checks: app.checksRepository,
+    jobs: app.jobs,
+    vault: app.vault,
+    metrics: app.intakeMetrics,
+    defaultVisit: app.apiConfig.gateway.defaultVisit,
+  };
+
+  app.post(
+    '/checks',
+    {
+      onRequest: app.requireScope('checks:write'),
+      schema: {
+        tags: ['checks'],
+        summary: 'Submit one HES code check',
+        description:
+          'Stores the check (the code encrypted) and queues it. `?wait=<ms>` (≤ 10000) answers 200 with the final ' +
+          'check if it completes in time, else 202. With `Idempotency-Key`, a repeated request returns the same check. ' +
+          'A malformed code is rejected (400 INVALID_HES_CODE) and not stored. `visit` is only accepted for kind ' +
+          '`visitor`, where it is required unless a default visit location is configured (400 VISIT_REQUIRED).',
+        body: CreateCheckBodySchema,
+        querystring: CreateCheckQuerySchema,
+        headers: IdempotencyHeadersSchema,
+        response: {
+          200: { description: 'final check (wait, or an idempotent replay of a finished check)', ...CheckSchema },
+          202: { description: 'accepted; poll Location', ...CheckSchema },
+          ...problemResponses(400, 401, 403, 409, 413, 415, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { checkId, created } = await submitCheck(intake, request.body, {
+        apiKeyId: request.principal!.keyId,
+        requestId: request.id,
+        idempotencyKey: request.headers['idempotency-key'],
+        log: request.log,
+      });
+      const waitMs = Math.min(request.query.wait ?? 0, app.apiConfig.waitMaxMs);
+      const read = () => app.checksRepository.findById(checkId);
+      const row =
+        waitMs > 0
+          ? await waitForFinal(app.checkEvents, read, checkId, waitMs, AbortSignal.any([app.closing, clientGone(reply)]))
+          : await read();
+      if (!row) throw notFound('check');
+      if (!created) reply.header('idempotent-replayed', 'true');
+      return reply
+        .code(isFinal(row.status) ? 200 : 202)
+        .header('location', `/v1/checks/${checkId}`)
+        .send(presentCheck(row));
+    },
+  );
+
+  app.get(
+    '/checks/:id',
+    {
+      onRequest: app.requireScope('checks:read'),
+      schema: {
+        tags: ['checks'],
+        summary: 'One check',
+        params: IdParamsSchema,
+        response: { 200: CheckSchema, ...problemResponses(401, 403, 404, 503) },
+      },
+    },
+    async (request) => {
+      const row = validId(request.params.id) ? await app.checksRepository.findById(request.params.id) : null;
+      if (!row) throw notFound('check');
+      return presentCheck(row);
+    },
+  );
+
+  app.get(
+    '/checks',
+    {
+      onRequest: app.requireScope('checks:read'),
+      schema: {
+        tags: ['checks'],
+        summary: 'List checks in submission order',
+        description: 'Filters combine with AND. Follow `nextCursor` (null on the last page) for the next page.',
+        querystring: ListChecksQuerySchema,
+        response: { 200: CheckListSchema, ...problemResponses(400, 401, 403, 503) },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const limit = q.limit ?? 50;
+      const rows = await app.checksRepository.page(
+        {
+          reference: q.reference,
+          status: q.status,
+          outcome: q.outcome,
+          batchId: q.batchId,
+          since: q.since !== undefined ? new Date(q.since) : undefined,
+        },
+        decodeCursor(q.cursor),
+        limit,
+      );
+      return pageOf(rows, limit);
+    },
+  );
+};
+
+export default checks;

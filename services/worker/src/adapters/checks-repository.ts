@@ -1,0 +1,243 @@
+import type { CheckKind, CheckOutcome, PrismaClient } from '@hes/core';
+
+/** A pending check as a job sees it after claiming it. */
+export interface ClaimedCheck {
+  id: string;
+  kind: CheckKind;
+  batchId: string | null;
+  codeCipher: Uint8Array | null;
+  identityLast3: string | null;
+  visit: unknown;
+  createdAt: Date;
+}
+
+export interface PlusFields {
+  vaccinated: boolean | null;
+  immune: boolean | null;
+  testDataShared: boolean | null;
+  lastNegativeTestAt: string | null;
+}
+
+/** What a final write stores; everything else about the row stays as it is. */
+export type FinalResult =
+  | {
+      id: string;
+      status: 'completed';
+      outcome: CheckOutcome;
+      maskedIdentityNumber?: string | null;
+      maskedFirstName?: string | null;
+      maskedLastName?: string | null;
+      codeExpiresAt?: Date | null;
+      identityMatch?: boolean | null;
+      plus?: PlusFields | null;
+    }
+  | { id: string; status: 'failed'; errorCode: string; errorMessage: string };
+
+/** A row that this write moved to a final status (a redelivered result moves nothing). */
+export interface FinalizedRow {
+  id: string;
+  kind: CheckKind;
+  batchId: string | null;
+  status: 'completed' | 'failed';
+  outcome: CheckOutcome | null;
+  errorCode: string | null;
+  latencySeconds: number;
+}
+
+export interface StaleCheck {
+  id: string;
+  kind: CheckKind;
+  batchId: string | null;
+  jobId: string | null;
+  requestId: string | null;
+}
+
+const PENDING = ['queued', 'processing'] as const;
+
+/**
+ * Every SQL statement of the worker. Writes are guarded by `status IN ('queued','processing')`, so a
+ * redelivered or duplicated job can never write a second result, and RETURNING tells the caller which
+ * rows it really finalised (metrics and events count those only).
+ */
+export class ChecksRepository {
+  readonly #db: PrismaClient;
+
+  constructor(db: PrismaClient) {
+    this.#db = db;
+  }
+
+  /** Marks the job's still-pending checks `processing`, counts the attempt, and returns them: one UPDATE. */
+  async claim(ids: readonly string[]): Promise<ClaimedCheck[]> {
+    if (ids.length === 0) return [];
+    return this.#db.check.updateManyAndReturn({
+      where: { id: { in: [...ids] }, status: { in: [...PENDING] } },
+      data: { status: 'processing', attempts: { increment: 1 } },
+      select: {
+        id: true,
+        kind: true,
+        batchId: true,
+        codeCipher: true,
+        identityLast3: true,
+        visit: true,
+        createdAt: true,
+      },
+    });
+  }
+
+  /** The batch of a check that is already final (null when pending or gone). */
+  async finalStateOf(id: string): Promise<{ batchId: string | null } | null> {
+    const row = await this.#db.check.findFirst({
+      where: { id, status: { in: ['completed', 'failed'] } },
+      select: { batchId: true },
+    });
+    return row;
+  }
+
+  async markBatchRunning(batchId: string): Promise<void> {
+    await this.#db.$executeRaw`UPDATE batches SET status = 'running' WHERE id = ${batchId}::uuid AND status = 'queued'`;
+  }
+
+  /**
+   * One statement for the whole chunk (up to 500 rows): the results travel as one JSON document. The
+   * ciphertext is erased on every final status (SPEC §6).
+   */
+  async writeFinal(results: readonly FinalResult[]): Promise<FinalizedRow[]> {
+    if (results.length === 0) return [];
+    const doc = JSON.stringify(
+      results.map((r) =>
+        r.status === 'completed'
+          ? {
+              id: r.id,
+              status: r.status,
+              outcome: r.outcome,
+              masked_identity_number: r.maskedIdentityNumber ?? null,
+              masked_first_name: r.maskedFirstName ?? null,
+              masked_last_name: r.maskedLastName ?? null,
+              code_expires_at: r.codeExpiresAt?.toISOString() ?? null,
+              identity_match: r.identityMatch ?? null,
+              plus: r.plus ?? null,
+              error_code: null,
+              error_message: null,
+            }
+          : { id: r.id, status: r.status, error_code: r.errorCode, error_message: r.errorMessage },
+      ),
+    );
+    const rows = await this.#db.$queryRaw<
+      {
+        id: string;
+        kind: CheckKind;
+        batch_id: string | null;
+        status: 'completed' | 'failed';
+        outcome: CheckOutcome | null;
+        error_code: string | null;
+        latency: number;
+      }[]
+    >`
+      UPDATE checks AS c SET
+        status = r.status::"CheckStatus",
+        outcome = r.outcome::"CheckOutcome",
+        masked_identity_number = r.masked_identity_number,
+        masked_first_name = r.masked_first_name,
+        masked_last_name = r.masked_last_name,
+        code_expires_at = r.code_expires_at,
+        identity_match = r.identity_match,
+        plus = r.plus,
+        error_code = r.error_code,
+        error_message = r.error_message,
+        code_cipher = NULL,
+        completed_at = now(),
+        updated_at = now()
+      FROM jsonb_to_recordset(${doc}::jsonb) AS r(
+        id uuid, status text, outcome text, masked_identity_number text, masked_first_name text,
+        masked_last_name text, code_expires_at timestamptz, identity_match boolean, plus jsonb,
+        error_code text, error_message text)
+      WHERE c.id = r.id AND c.status IN ('queued', 'processing')
+      RETURNING c.id, c.kind, c.batch_id, c.status, c.outcome, c.error_code,
+        EXTRACT(EPOCH FROM (c.completed_at - c.created_at))::float8 AS latency`;
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      batchId: r.batch_id,
+      status: r.status,
+      outcome: r.outcome,
+      errorCode: r.error_code,
+      latencySeconds: Number(r.latency),
+    }));
+  }
+
+  /**
+   * Completes the batch when none of its checks is pending. Each job runs this after its own write has
+   * committed, so whichever job commits last sees every other job's rows final: no batch is left open,
+   * and `status <> 'completed'` makes a second completion a no-op.
+   */
+  async completeBatchIfDone(batchId: string): Promise<boolean> {
+    const n = await this.#db.$executeRaw`
+      UPDATE batches SET status = 'completed', completed_at = now()
+      WHERE id = ${batchId}::uuid AND status <> 'completed'
+        AND NOT EXISTS (
+          SELECT 1 FROM checks WHERE batch_id = ${batchId}::uuid AND status IN ('queued', 'processing'))`;
+    return n > 0;
+  }
+
+  /** Closes batches that have no pending check left (older than `minAgeMs`, so a batch being inserted is safe). */
+  async completeFinishedBatches(minAgeMs: number): Promise<number> {
+    return this.#db.$executeRaw`
+      UPDATE batches AS b SET status = 'completed', completed_at = now()
+      WHERE b.status <> 'completed'
+        AND b.created_at < now() - make_interval(secs => ${minAgeMs / 1000}::float8)
+        AND NOT EXISTS (
+          SELECT 1 FROM checks AS c WHERE c.batch_id = b.id AND c.status IN ('queued', 'processing'))`;
+  }
+
+  /** Pending checks nobody has touched for `staleMs` (index on (status, updated_at)). */
+  async findStalePending(staleMs: number, limit: number): Promise<StaleCheck[]> {
+    const rows = await this.#db.$queryRaw<
+      { id: string; kind: CheckKind; batch_id: string | null; job_id: string | null; request_id: string | null }[]
+    >`
+      SELECT id, kind, batch_id, job_id, request_id FROM checks
+      WHERE status IN ('queued', 'processing')
+        AND updated_at < now() - make_interval(secs => ${staleMs / 1000}::float8)
+      ORDER BY updated_at
+      LIMIT ${limit}`;
+    return rows.map((r) => ({ id: r.id, kind: r.kind, batchId: r.batch_id, jobId: r.job_id, requestId: r.request_id }));
+  }
+
+  /** Points re-driven checks at their (new) job and restarts their staleness clock. */
+  async assignJobs(assignments: readonly { id: string; jobId: string }[]): Promise<number> {
+    if (assignments.length === 0) return 0;
+    return this.#db.$executeRaw`
+      UPDATE checks AS c SET job_id = a.job_id, status = 'queued', updated_at = now()
+      FROM jsonb_to_recordset(${JSON.stringify(assignments.map((a) => ({ id: a.id, job_id: a.jobId })))}::jsonb)
+        AS a(id uuid, job_id text)
+      WHERE c.id = a.id AND c.status IN ('queued', 'processing')`;
+  }
+
+  /** Deletes at most `limit` final checks completed before `cutoff`; returns how many. */
+  async purgeChecks(cutoff: Date, limit: number): Promise<number> {
+    return this.#db.$executeRaw`
+      DELETE FROM checks WHERE id IN (
+        SELECT id FROM checks WHERE completed_at < ${cutoff} LIMIT ${limit})`;
+  }
+
+  async purgeBatches(cutoff: Date): Promise<number> {
+    return this.#db.$executeRaw`
+      DELETE FROM batches AS b WHERE b.completed_at < ${cutoff}
+        AND NOT EXISTS (SELECT 1 FROM checks AS c WHERE c.batch_id = b.id)`;
+  }
+
+  async purgeIdempotencyRecords(cutoff: Date): Promise<number> {
+    return this.#db.$executeRaw`DELETE FROM idempotency_records WHERE created_at < ${cutoff}`;
+  }
+
+  /**
+   * Seconds since the oldest pending check was accepted or last touched: two index probes on
+   * (status, updated_at), cheap enough for every scrape.
+   */
+  async oldestPendingAgeSeconds(): Promise<number> {
+    const rows = await this.#db.$queryRaw<{ age: number | null }[]>`
+      SELECT EXTRACT(EPOCH FROM now() - LEAST(
+        (SELECT min(updated_at) FROM checks WHERE status = 'queued'),
+        (SELECT min(updated_at) FROM checks WHERE status = 'processing')))::float8 AS age`;
+    return Math.max(0, Number(rows[0]?.age ?? 0));
+  }
+}

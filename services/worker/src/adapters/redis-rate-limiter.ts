@@ -1,0 +1,109 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { RATE_LIMITER_LUA } from './redis-rate-limiter.lua.js';
+
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export const realSleep: Sleep = (ms, signal) => delay(ms, undefined, signal ? { signal } : undefined);
+
+export interface RateLimiterOptions {
+  redis: Redis;
+  /** Key prefix (the deployment's REDIS_PREFIX): every process with the same prefix shares one schedule. */
+  prefix: string;
+  /** Requests per second towards the Ministry, for the whole fleet. */
+  rps: number;
+  /** Jitter allowance per second (ms): slots are (1000 + marginMs) / rps apart. */
+  marginMs?: number;
+  /** Clock override for tests; by default the script reads Redis `TIME`, the one clock all processes share. */
+  now?: () => number;
+  sleep?: Sleep;
+}
+
+export interface Reservation {
+  /** When the caller may send, on the limiter's clock (ms). */
+  slotAt: number;
+  /** How long the caller slept in total, pauses included. */
+  waitedMs: number;
+}
+
+export interface PauseResult {
+  /** True when this call moved the fleet-wide pause further out (false: an existing pause already covered it). */
+  extended: boolean;
+  remainingMs: number;
+}
+
+type ScriptReply = [string, string, string];
+type ScriptRunner = (tatKey: string, pauseKey: string, mode: string, arg: string, now: string) => Promise<ScriptReply>;
+
+const COMMAND = 'hesRateLimit';
+
+/**
+ * One global schedule towards the Ministry (SPEC §5), shared by every worker process through Redis.
+ *
+ * GCRA in its virtual-scheduling form: each call atomically reserves the next free slot
+ * `max(now, tat, pauseUntil)` and moves `tat` one interval further, then sleeps until its slot. Slots are
+ * therefore at least `interval` apart for the whole fleet, so any sliding second holds at most `rps`
+ * of them; there is no burst allowance, which is what "spread evenly" asks for. Redis `TIME` is the
+ * clock, so hosts with skewed clocks still share one schedule.
+ *
+ * A 429 sets a fleet-wide pause; new slots start after it, and a caller that reserved a slot before the
+ * pause began re-checks when it wakes up (`confirm`) and takes a new slot after the pause.
+ */
+export class RedisRateLimiter {
+  readonly #run: ScriptRunner;
+  readonly #tatKey: string;
+  readonly #pauseKey: string;
+  readonly #now: (() => number) | undefined;
+  readonly #sleep: Sleep;
+  #intervalMs: number;
+  #rps: number;
+
+  constructor(options: RateLimiterOptions) {
+    const { redis } = options;
+    if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 2, lua: RATE_LIMITER_LUA });
+    const command = (redis as unknown as Record<string, ScriptRunner>)[COMMAND]!;
+    this.#run = command.bind(redis);
+    this.#tatKey = `${options.prefix}:hes:limiter:tat`;
+    this.#pauseKey = `${options.prefix}:hes:limiter:pause`;
+    this.#now = options.now;
+    this.#sleep = options.sleep ?? realSleep;
+    this.#rps = options.rps;
+    this.#intervalMs = (1000 + (options.marginMs ?? 0)) / options.rps;
+  }
+
+  get rps(): number {
+    return this.#rps;
+  }
+
+  get intervalMs(): number {
+    return this.#intervalMs;
+  }
+
+  /** Waits for this process's next slot. Rejects (AbortError) when `signal` aborts while waiting. */
+  async acquire(signal?: AbortSignal): Promise<Reservation> {
+    let waitedMs = 0;
+    let [, wait, now] = await this.#script('reserve', this.#intervalMs);
+    for (;;) {
+      const waitMs = Number(wait);
+      if (waitMs <= 0) return { slotAt: Number(now), waitedMs };
+      // Sleep to the next whole millisecond: timers may fire early by a fraction of one.
+      const sleepMs = Math.ceil(waitMs);
+      await this.#sleep(sleepMs, signal);
+      waitedMs += sleepMs;
+      const reply = await this.#script('confirm', this.#intervalMs);
+      if (reply[0] === 'go') return { slotAt: Number(now) + waitMs, waitedMs };
+      [, wait, now] = reply;
+    }
+  }
+
+  /** Pauses the whole fleet for `ms` (an upstream 429's Retry-After). */
+  async pause(ms: number): Promise<PauseResult> {
+    const [state, remaining] = await this.#script('pause', ms);
+    return { extended: state === 'extended', remainingMs: Number(remaining) };
+  }
+
+  #script(mode: 'reserve' | 'confirm' | 'pause', arg: number): Promise<ScriptReply> {
+    const now = this.#now ? String(this.#now()) : '';
+    return this.#run(this.#tatKey, this.#pauseKey, mode, String(arg), now);
+  }
+}

@@ -1,0 +1,240 @@
+import { HesClient } from '@hes/client';
+import {
+  type BulkCheckJob,
+  type CheckJobData,
+  type CheckJobName,
+  type ChecksQueue,
+  CodeVault,
+  type Logger,
+  type MaintenanceJobName,
+  type PrismaClient,
+  QUEUES,
+  type SingleCheckJob,
+  createRedis,
+} from '@hes/core';
+import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import type { Registry } from 'prom-client';
+import { ChecksRepository } from './adapters/checks-repository.js';
+import { WorkerMetrics } from './adapters/metrics.js';
+import { RedisRateLimiter, type Sleep } from './adapters/redis-rate-limiter.js';
+import type { WorkerConfig } from './config.js';
+import { hesBackoffStrategy } from './domain/backoff.js';
+import { CheckProcessor, type JobContext, RetryableUpstreamError } from './domain/check-processor.js';
+import { CredentialsCircuit } from './domain/credentials-circuit.js';
+import type { HesApi } from './domain/hes-api.js';
+import type { ReconcileReport } from './domain/reconciler.js';
+import type { PurgeReport } from './domain/retention.js';
+import { ReturnToQueueError, UpstreamCaller } from './domain/upstream-caller.js';
+import { bulkCheckJob } from './jobs/bulk-check-job.js';
+import { reconcileJob } from './jobs/reconcile-job.js';
+import { retentionPurgeJob } from './jobs/retention-purge-job.js';
+import { singleCheckJob } from './jobs/single-check-job.js';
+import { MaintenanceLoop } from './maintenance-loop.js';
+
+export interface WorkerRuntimeDeps {
+  config: WorkerConfig;
+  /** Owned by the caller (main.ts or a test), not closed by the runtime. */
+  prisma: PrismaClient;
+  logger: Logger;
+  /** The Ministry client; by default a HesClient built from the config (and closed with the runtime). */
+  api?: HesApi;
+  registry?: Registry;
+  /** Backoff jitter (tests make it deterministic). */
+  random?: () => number;
+  /** Limiter sleep (tests may observe it); clocks stay real: the limiter's clock is Redis TIME. */
+  sleep?: Sleep;
+  /** Run the maintenance timer (reconciler, retention scheduler). Default true. */
+  maintenance?: boolean;
+}
+
+export interface WorkerRuntime {
+  readonly metrics: WorkerMetrics;
+  readonly queue: ChecksQueue;
+  readonly limiter: RedisRateLimiter;
+  readonly circuit: CredentialsCircuit;
+  /** One reconciler pass now, without the fleet lock. */
+  reconcileNow(): Promise<ReconcileReport>;
+  /** The retention purge now (`now` sets the clock the cutoff is computed from). */
+  purgeNow(now?: Date): Promise<PurgeReport>;
+  /** Graceful: jobs waiting for a slot go back to the queue, requests in flight finish. `force` aborts them. */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+/** Builds the whole worker from its dependencies: main.ts in production, tests in-process. */
+export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
+  const { config, prisma, logger } = deps;
+  const { gateway } = config;
+  const prefix = gateway.redisPrefix;
+  const redis = createRedis(gateway.redisUrl, { name: 'hes-worker' });
+  const bullConnection = createRedis(gateway.redisUrl, { name: 'hes-worker-bullmq' });
+  const ownsApi = !deps.api;
+  const api: HesApi =
+    deps.api ??
+    new HesClient({
+      baseUrl: gateway.hes.baseUrl,
+      username: gateway.hes.username,
+      password: gateway.hes.password,
+      connections: config.concurrency,
+      headersTimeoutMs: gateway.hes.requestTimeoutMs,
+      bodyTimeoutMs: gateway.hes.requestTimeoutMs,
+    });
+
+  const metrics = new WorkerMetrics(deps.registry ? { registry: deps.registry } : {});
+  metrics.rateLimitRps.set(gateway.hes.rateLimitRps);
+  const repo = new ChecksRepository(prisma);
+  const limiter = new RedisRateLimiter({
+    redis,
+    prefix,
+    rps: gateway.hes.rateLimitRps,
+    marginMs: config.rateLimitMarginMs,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  const circuit = new CredentialsCircuit({
+    redis,
+    prefix,
+    cooldownMs: config.credentialsCooldownMs,
+    probeTtlMs: gateway.hes.requestTimeoutMs * 2 + 5_000,
+  });
+  const caller = new UpstreamCaller({ limiter, circuit, metrics, logger, maxThrottledMs: config.maxThrottledMs });
+  const processor = new CheckProcessor({
+    repo,
+    vault: new CodeVault(gateway.dataKey),
+    api,
+    caller,
+    metrics,
+    redis,
+    redisPrefix: prefix,
+    defaultVisit: gateway.defaultVisit,
+  });
+  const retry = { maxAttempts: gateway.hes.maxAttempts, backoffBaseMs: gateway.hes.backoffBaseMs };
+
+  const queue: ChecksQueue = new Queue<CheckJobData, unknown, CheckJobName>(QUEUES.checks, {
+    connection: bullConnection,
+    prefix,
+  });
+  const maintenanceQueue = new Queue<unknown, unknown, MaintenanceJobName>(QUEUES.maintenance, {
+    connection: bullConnection,
+    prefix,
+  });
+  const reconcile = reconcileJob({
+    repo,
+    queue,
+    retry,
+    metrics,
+    logger,
+    staleMs: config.reconcileStaleMs,
+    maxRows: config.reconcileMaxRows,
+  });
+  const purge = retentionPurgeJob({ repo, metrics, logger, retentionDays: gateway.retentionDays });
+  metrics.setProbes({
+    queueCounts: async () => {
+      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+    },
+    oldestPendingAgeSeconds: () => repo.oldestPendingAgeSeconds(),
+    credentialsFailing: () => circuit.isFailing(),
+  });
+
+  const drain = new AbortController();
+  const force = new AbortController();
+  const runSingle = singleCheckJob(processor);
+  const runBulk = bulkCheckJob(processor);
+
+  const processCheckJob = async (job: Job<CheckJobData, unknown, CheckJobName>, token?: string) => {
+    const requestId = job.data.requestId;
+    const log = logger.child({ jobId: job.id, job: job.name, ...(requestId ? { requestId } : {}) });
+    const ctx: JobContext = {
+      jobId: job.id ?? '',
+      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+      signals: { drain: drain.signal, force: force.signal },
+      logger: log,
+    };
+    const started = performance.now();
+    try {
+      const report =
+        job.name === 'bulk'
+          ? await runBulk(job.data as BulkCheckJob, ctx)
+          : await runSingle(job.data as SingleCheckJob, ctx);
+      log.info({ ...report, attempt: job.attemptsMade + 1, ms: Math.round(performance.now() - started) }, 'check job done');
+    } catch (err) {
+      if (err instanceof ReturnToQueueError) {
+        // Back to the queue as it was: no attempt is consumed, another worker (or this one after a
+        // restart) takes it. Its checks stay pending in PostgreSQL meanwhile.
+        await job.moveToDelayed(Date.now(), token);
+        log.info('job returned to the queue (shutdown)');
+        throw new DelayedError();
+      }
+      if (err instanceof RetryableUpstreamError) {
+        metrics.retries.inc();
+        log.warn({ lastError: err.lastError, attempt: job.attemptsMade + 1 }, 'check job will be retried');
+        throw err;
+      }
+      log.error({ err, attempt: job.attemptsMade + 1 }, 'check job failed unexpectedly');
+      // What BullMQ stores in Redis names the failure only (no driver message that could echo data).
+      throw new Error(`check job failed: ${err instanceof Error ? err.name : 'unknown error'}`);
+    }
+  };
+
+  const worker = new Worker<CheckJobData, unknown, CheckJobName>(QUEUES.checks, processCheckJob, {
+    connection: bullConnection,
+    prefix,
+    concurrency: config.concurrency,
+    settings: {
+      backoffStrategy: hesBackoffStrategy(
+        { baseMs: gateway.hes.backoffBaseMs, maxMs: gateway.hes.backoffMaxMs },
+        deps.random,
+      ),
+    },
+  });
+  worker.on('error', (err) => logger.error({ err }, 'checks worker error'));
+
+  const maintenanceWorker = new Worker<unknown, unknown, MaintenanceJobName>(
+    QUEUES.maintenance,
+    async (job) => {
+      if (job.name === 'retention-purge') await purge();
+      else if (job.name === 'reconcile') await reconcile();
+    },
+    { connection: bullConnection, prefix, concurrency: 1 },
+  );
+  maintenanceWorker.on('error', (err) => logger.error({ err }, 'maintenance worker error'));
+  await Promise.all([worker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+
+  const loop = new MaintenanceLoop({
+    redis,
+    prefix,
+    maintenanceQueue,
+    intervalMs: config.reconcileIntervalMs,
+    retentionCron: config.retentionCron,
+    reconcile,
+    logger,
+  });
+  if (deps.maintenance !== false) loop.start();
+
+  let closing: Promise<void> | null = null;
+  const close = async (options: { force?: boolean } = {}): Promise<void> => {
+    drain.abort();
+    if (options.force) force.abort();
+    closing ??= (async () => {
+      await loop.stop();
+      await Promise.all([worker.close(options.force), maintenanceWorker.close(options.force)]);
+      await Promise.all([queue.close(), maintenanceQueue.close()]);
+      if (ownsApi) await (api as { close?: () => Promise<void> }).close?.();
+      await Promise.all([redis.quit(), bullConnection.quit()]);
+    })();
+    if (options.force) {
+      // A forced close after a graceful one: abort what the graceful one is waiting for.
+      await Promise.all([worker.close(true), maintenanceWorker.close(true)]);
+    }
+    await closing;
+  };
+
+  return {
+    metrics,
+    queue,
+    limiter,
+    circuit,
+    reconcileNow: reconcile,
+    purgeNow: (now?: Date) => purge(now),
+    close,
+  };
+}

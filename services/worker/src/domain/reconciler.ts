@@ -1,0 +1,111 @@
+import {
+  type ChecksQueue,
+  type Logger,
+  type PlannedJob,
+  type RetryPolicy,
+  enqueuePlanned,
+  isBulkKind,
+  planBulk,
+  planSingle,
+} from '@hes/core';
+import type { ChecksRepository, StaleCheck } from '../adapters/checks-repository.js';
+import type { WorkerMetrics } from '../adapters/metrics.js';
+
+export interface ReconcilerOptions {
+  repo: ChecksRepository;
+  queue: ChecksQueue;
+  retry: RetryPolicy;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  staleMs: number;
+  maxRows: number;
+}
+
+export interface ReconcileReport {
+  scanned: number;
+  jobsMissing: number;
+  redriven: number;
+}
+
+/** Job states that mean "no job will ever process these checks". */
+const GONE = new Set(['unknown', 'completed', 'failed']);
+const STATE_LOOKUPS_IN_FLIGHT = 200;
+
+/**
+ * PostgreSQL is the system of record (SPEC §5): a pending check whose BullMQ job is gone (Redis lost
+ * its data, an enqueue after the INSERT failed, a job failed for a non-upstream reason) is re-enqueued.
+ * Idempotent: singles keep their deterministic job id, so re-driving a check whose job came back in
+ * the meantime is a no-op in BullMQ, and a job for already-final checks claims nothing.
+ */
+export async function reconcile(o: ReconcilerOptions): Promise<ReconcileReport> {
+  // Batches whose last job finished but died before closing them (and all-INVALID rosters).
+  const closed = await o.repo.completeFinishedBatches(o.staleMs);
+  if (closed > 0) o.logger.info({ batches: closed }, 'reconciler completed finished batches');
+  const stale = await o.repo.findStalePending(o.staleMs, o.maxRows);
+  if (stale.length === 0) return { scanned: 0, jobsMissing: 0, redriven: 0 };
+
+  const byJob = new Map<string, StaleCheck[]>();
+  const orphans: StaleCheck[] = [];
+  for (const check of stale) {
+    if (!check.jobId) orphans.push(check);
+    else pushTo(byJob, check.jobId, check);
+  }
+
+  const jobIds = [...byJob.keys()];
+  const missing: StaleCheck[] = [...orphans];
+  let jobsMissing = 0;
+  for (let i = 0; i < jobIds.length; i += STATE_LOOKUPS_IN_FLIGHT) {
+    const slice = jobIds.slice(i, i + STATE_LOOKUPS_IN_FLIGHT);
+    const states = await Promise.all(slice.map((id) => o.queue.getJobState(id)));
+    await Promise.all(
+      slice.map(async (jobId, k) => {
+        const state = states[k]!;
+        if (!GONE.has(state)) return;
+        // A finished job with pending checks must go first, or the deterministic id would block the re-add.
+        if (state !== 'unknown') await o.queue.remove(jobId);
+        jobsMissing++;
+        missing.push(...byJob.get(jobId)!);
+      }),
+    );
+  }
+  if (missing.length === 0) return { scanned: stale.length, jobsMissing: 0, redriven: 0 };
+
+  const plans = planRedrive(missing);
+  await enqueuePlanned(o.queue, plans, o.retry);
+  const assignments = plans.flatMap((p) =>
+    p.name === 'single' ? [{ id: p.data.checkId, jobId: p.jobId }] : p.data.checkIds.map((id) => ({ id, jobId: p.jobId })),
+  );
+  const redriven = await o.repo.assignJobs(assignments);
+  o.metrics.redriven.inc(redriven);
+  o.logger.warn(
+    { scanned: stale.length, jobsMissing, orphans: orphans.length, redriven, jobs: plans.length },
+    'reconciler re-drove pending checks whose job was missing',
+  );
+  return { scanned: stale.length, jobsMissing, redriven };
+}
+
+/** Singles keep their deterministic id; roster checks of bulk kinds are re-chunked per (kind, batch). */
+function planRedrive(checks: StaleCheck[]): PlannedJob[] {
+  const plans: PlannedJob[] = [];
+  const rosters = new Map<string, StaleCheck[]>();
+  for (const check of checks) {
+    const bulk = check.jobId ? check.jobId.startsWith('bulk-') : check.batchId !== null && isBulkKind(check.kind);
+    if (!bulk || !isBulkKind(check.kind)) {
+      plans.push(planSingle(check.id, check.requestId ?? undefined));
+      continue;
+    }
+    pushTo(rosters, `${check.kind}:${check.batchId ?? ''}`, check);
+  }
+  for (const group of rosters.values()) {
+    const first = group[0]!;
+    const kind = first.kind === 'plus' ? 'plus' : 'standard';
+    plans.push(...planBulk(kind, first.batchId, group.map((c) => c.id), first.requestId ?? undefined));
+  }
+  return plans;
+}
+
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
