@@ -1,3 +1,5 @@
+export * from './auth/api-keys.js';
+export * from './auth/api-keys-repository.js';
 export * from './config/env.js';
 export * from './config/gateway-config.js';
 export * from './crypto/code-vault.js';

@@ -51,8 +51,9 @@ export abstract class HesError extends Error {
   readonly bodyExcerpt?: string;
 
   constructor(message: string, details: HesErrorDetails = {}) {
-    // Messages are ours and carry no codes; redacting anyway keeps a careless caller message safe.
-    super(redactHesCodes(message), details.cause === undefined ? undefined : { cause: details.cause });
+    // Messages are built here from our own words; the few pieces that come from the Ministry (an
+    // errorKey, an unexpected value) are redacted where they are put in.
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
     Object.defineProperty(this, kHesError, { value: true });
     if (details.endpoint !== undefined) this.endpoint = details.endpoint;
     if (details.status !== undefined) this.status = details.status;
@@ -74,9 +75,10 @@ export class HesBusinessError extends HesError {
   readonly errorKey: string;
 
   constructor(reason: BusinessReason, errorKey: string, details: HesErrorDetails = {}) {
-    super(`${details.endpoint ?? 'HES'}: business error ${errorKey} (${reason})`, details);
+    const key = redactHesCodes(errorKey);
+    super(`${details.endpoint ?? 'HES'}: business error ${key} (${reason})`, details);
     this.reason = reason;
-    this.errorKey = errorKey;
+    this.errorKey = key;
   }
 }
 

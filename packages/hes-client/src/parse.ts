@@ -1,4 +1,5 @@
 import { parseHesDate } from './dates.js';
+import { redactHesCodes } from './redact.js';
 import type { BusinessReason, HealthStatus, HesCodePlusResult, HesCodeResult, HesPlusData } from './types.js';
 
 /**
@@ -24,9 +25,9 @@ export function parseJsonBody(text: string): unknown {
   }
 }
 
-/** A short, quoted view of an unexpected value for a message (redacted again by HesError). */
+/** A short, quoted, redacted view of an unexpected value for a message. */
 const describe = (value: unknown): string => {
-  const json = JSON.stringify(value) ?? String(value);
+  const json = redactHesCodes(JSON.stringify(value) ?? String(value));
   return json.length > 24 ? `${json.slice(0, 23)}…` : json;
 };
 

@@ -10,6 +10,7 @@ import {
   HesTimeoutError,
 } from './errors.js';
 import { businessReasonOf, errorKeyOf, parseJsonBody, ShapeError } from './parse.js';
+import { redactHesCodes } from './redact.js';
 import { parseRetryAfter } from './retry-after.js';
 import type { HesHttpResponse } from './transport.js';
 
@@ -52,7 +53,7 @@ export function failureOf(endpoint: HesEndpoint, response: HesHttpResponse, shap
       return new HesBusinessError(businessReasonOf(errorKey), errorKey, details);
     }
     return new HesProtocolError(
-      `${endpoint}: HTTP 400, the request was rejected${errorKey === null ? '' : ` (${errorKey})`}`,
+      `${endpoint}: HTTP 400, the request was rejected${errorKey === null ? '' : ` (${redactHesCodes(errorKey)})`}`,
       details,
     );
   }

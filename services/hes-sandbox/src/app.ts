@@ -138,6 +138,7 @@ export type {
 export {
   generateSandboxCodes,
   sandboxBulkResponseFor,
+  sandboxExpirationFor,
   sandboxIdentityLast3,
   sandboxOutcomeFor,
   sandboxPlusProfileFor,

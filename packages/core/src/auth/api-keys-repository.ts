@@ -109,7 +109,10 @@ export async function revokeApiKey(
   if (match.revokedAt !== null) return { key: match, alreadyRevoked: true };
   const revokedAt = now();
   // Conditional update: of two concurrent revocations only one sets the time.
-  const { count } = await db.apiKey.updateMany({ where: { id: match.id, revokedAt: null }, data: { revokedAt } });
+  const { count } = await db.apiKey.updateMany({
+    where: { id: match.id, revokedAt: null },
+    data: { revokedAt },
+  });
   if (count === 0) {
     const current = await db.apiKey.findUnique({ where: { id: match.id }, select: VIEW });
     if (!current) throw new ApiKeyNotFoundError(needle);

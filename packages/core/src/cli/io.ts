@@ -42,7 +42,8 @@ export function databaseUrlFrom(env: NodeJS.ProcessEnv): string {
  * happy-eyeballs connect errors are AggregateErrors with an empty message.
  */
 export function oneLine(err: unknown): string {
-  if (err instanceof AggregateError && err.message === '' && err.errors.length > 0) return oneLine(err.errors[0]);
+  if (err instanceof AggregateError && err.message === '' && err.errors.length > 0)
+    return oneLine(err.errors[0]);
   const message = err instanceof Error ? err.message : String(err);
   const lines = message
     .split('\n')

@@ -1,9 +1,12 @@
 /** `pnpm migrate`: create the database if missing and apply pending migrations (SPEC §7, §8). */
 import { runMigrate } from './commands/migrate.js';
-import { processIo } from './io.js';
+import { EXIT_USAGE, processIo, UsageError } from './io.js';
 
-process.exitCode = await runMigrate(process.argv.slice(2), processIo()).catch((err: unknown) => {
-  // Only usage errors escape runMigrate (e.g. an unknown flag).
-  process.stderr.write(`migrate: ${(err as Error).message}\n`);
-  return 2;
+const io = processIo();
+// exitCode rather than process.exit(): output must be flushed, not cut off.
+process.exitCode = await runMigrate(process.argv.slice(2), io).catch((err: unknown) => {
+  if (!(err instanceof UsageError)) throw err;
+  io.stderr(`migrate: ${err.message}`);
+  io.stderr(err.usage);
+  return EXIT_USAGE;
 });

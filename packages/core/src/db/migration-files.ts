@@ -42,7 +42,9 @@ export async function readMigrations(dir: string): Promise<MigrationFile[]> {
   try {
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    throw new MigrationError('MIGRATIONS_DIR_NOT_FOUND', `Cannot read migrations folder ${dir}`, { cause: err });
+    throw new MigrationError('MIGRATIONS_DIR_NOT_FOUND', `Cannot read migrations folder ${dir}`, {
+      cause: err,
+    });
   }
   const names = entries
     .filter((e) => e.isDirectory())

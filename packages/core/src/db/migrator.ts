@@ -2,10 +2,20 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { databaseNameOf, pgErrorCode, quoteIdent, redactUrl, withDatabase } from './database-url.js';
 import { MigrationError } from './migration-errors.js';
-import { checksumMatches, defaultMigrationsDir, type MigrationFile, readMigrations } from './migration-files.js';
+import {
+  checksumMatches,
+  defaultMigrationsDir,
+  type MigrationFile,
+  readMigrations,
+} from './migration-files.js';
 
 export { MigrationError, type MigrationErrorCode } from './migration-errors.js';
-export { defaultMigrationsDir, type MigrationFile, migrationsFingerprint, readMigrations } from './migration-files.js';
+export {
+  defaultMigrationsDir,
+  type MigrationFile,
+  migrationsFingerprint,
+  readMigrations,
+} from './migration-files.js';
 
 export interface MigrateLogger {
   info(obj: Record<string, unknown>, msg: string): void;
@@ -102,7 +112,8 @@ function plan(files: readonly MigrationFile[], rows: readonly HistoryRow[], logg
   }
   const onDisk = new Set(files.map((f) => f.name));
   for (const name of recorded.keys()) {
-    if (!onDisk.has(name)) logger.warn({ migration: name }, `migration ${name} is applied but missing on disk`);
+    if (!onDisk.has(name))
+      logger.warn({ migration: name }, `migration ${name} is applied but missing on disk`);
   }
   const pending: MigrationFile[] = [];
   const skipped: string[] = [];
@@ -154,7 +165,9 @@ async function applyOne(client: pg.Client, file: MigrationFile, logger: MigrateL
 }
 
 async function lock(client: pg.Client, logger: MigrateLogger): Promise<void> {
-  const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [MIGRATION_LOCK_KEY]);
+  const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [
+    MIGRATION_LOCK_KEY,
+  ]);
   if (got.rows[0]?.ok) return;
   logger.info({}, 'another migration runner holds the lock; waiting for it');
   await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);

@@ -1,9 +1,7 @@
-import { hashApiKey } from '@hes/core';
+import { findActiveKeyByHash, hashApiKey, type Scope, touchLastUsed } from '@hes/core';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiProblem } from '../domain/problem.js';
-
-export type Scope = 'checks:read' | 'checks:write' | 'admin';
 
 export interface Principal {
   keyId: string;
@@ -48,12 +46,9 @@ export default fp<AuthOptions>(
       const t = now();
       if (t - (lastTouched.get(keyId) ?? Number.NEGATIVE_INFINITY) < touchIntervalMs) return;
       lastTouched.set(keyId, t);
-      app.prisma.apiKey
-        .updateMany({
-          where: { id: keyId, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(t - touchIntervalMs) } }] },
-          data: { lastUsedAt: new Date(t) },
-        })
-        .catch((err: unknown) => request.log.warn({ err, keyId }, 'could not record api key use'));
+      touchLastUsed(app.prisma, keyId, new Date(t)).catch((err: unknown) =>
+        request.log.warn({ err, keyId }, 'could not record api key use'),
+      );
     }
 
     async function authenticate(request: FastifyRequest): Promise<Principal> {
@@ -65,11 +60,8 @@ export default fp<AuthOptions>(
           headers: { 'www-authenticate': header ? `${REALM}, error="invalid_request"` : REALM },
         });
       }
-      const key = await app.prisma.apiKey.findUnique({
-        where: { hash: hashApiKey(token) },
-        select: { id: true, name: true, scopes: true, revokedAt: true },
-      });
-      if (!key || key.revokedAt !== null) {
+      const key = await findActiveKeyByHash(app.prisma, hashApiKey(token));
+      if (!key) {
         throw new ApiProblem('UNAUTHORIZED', {
           detail: 'The API key is unknown or revoked',
           headers: { 'www-authenticate': `${REALM}, error="invalid_token"` },

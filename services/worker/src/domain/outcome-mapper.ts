@@ -48,6 +48,9 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
       return { type: 'credentials' };
     case 'HES_ERR_ABORTED':
       return { type: 'aborted' };
+    case 'HES_ERR_INVALID_ARGUMENT':
+      // Nothing was sent and the same input would fail again; codes are validated before a call.
+      return { type: 'protocol', errorClass: errorClass(e) };
     case 'HES_ERR_PROTOCOL':
       // A 200 whose body is an HTML page comes from a proxy or maintenance page in front of the
       // Ministry, not from the Ministry's application: it says nothing about the code, so it is retried

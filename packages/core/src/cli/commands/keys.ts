@@ -1,5 +1,5 @@
-import { type ApiKeyView, createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys-repository.js';
 import { InvalidScopeError, parseScopes, SCOPES } from '../../auth/api-keys.js';
+import { type ApiKeyView, createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys-repository.js';
 import { createPrisma, type PrismaClient } from '../../db/prisma.js';
 import { type CliIo, databaseUrlFrom, EXIT_OK, UsageError } from '../io.js';
 import { parseCommand } from '../parse.js';
@@ -66,7 +66,8 @@ async function create(argv: readonly string[], io: CliIo): Promise<number> {
     return EXIT_OK;
   }
   const { name, scopes: csv } = args.values;
-  if (typeof name !== 'string' || name.trim() === '') throw new UsageError('--name is required', CREATE_USAGE);
+  if (typeof name !== 'string' || name.trim() === '')
+    throw new UsageError('--name is required', CREATE_USAGE);
   if (typeof csv !== 'string') throw new UsageError('--scopes is required', CREATE_USAGE);
   let scopes: ReturnType<typeof parseScopes>;
   try {
@@ -109,7 +110,10 @@ async function list(argv: readonly string[], io: CliIo): Promise<number> {
     at(k.lastUsedAt),
     at(k.revokedAt),
   ]);
-  for (const line of formatTable(['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'LAST USED', 'REVOKED'], rows)) {
+  for (const line of formatTable(
+    ['ID', 'NAME', 'PREFIX', 'SCOPES', 'CREATED', 'LAST USED', 'REVOKED'],
+    rows,
+  )) {
     io.stdout(line);
   }
   return EXIT_OK;

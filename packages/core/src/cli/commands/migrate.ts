@@ -17,7 +17,10 @@ export async function runMigrate(argv: readonly string[], io: CliIo): Promise<nu
     return EXIT_OK;
   }
   const databaseUrl = databaseUrlFrom(io.env);
-  const logger: MigrateLogger = { info: (_obj, msg) => io.stdout(msg), warn: (_obj, msg) => io.stderr(`warning: ${msg}`) };
+  const logger: MigrateLogger = {
+    info: (_obj, msg) => io.stdout(msg),
+    warn: (_obj, msg) => io.stderr(`warning: ${msg}`),
+  };
   try {
     const result = await migrate({ databaseUrl, logger });
     io.stdout(
