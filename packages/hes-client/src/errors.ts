@@ -44,11 +44,13 @@ const kHesError = Symbol.for('@hes/client.HesError');
 export abstract class HesError extends Error {
   abstract readonly code: HesErrorCode;
   abstract readonly category: HesErrorCategory;
-  readonly endpoint?: string;
-  readonly status?: number;
-  readonly headers?: HesResponseHeaders;
+  // `declare`: absent details stay absent (no own `undefined` properties in logs and inspections).
+  declare readonly endpoint?: string;
+  declare readonly status?: number;
+  /** The response headers, values redacted like the body. */
+  declare readonly headers?: HesResponseHeaders;
   /** At most 200 characters of the response body, every possible HES code in it masked. */
-  readonly bodyExcerpt?: string;
+  declare readonly bodyExcerpt?: string;
 
   constructor(message: string, details: HesErrorDetails = {}) {
     // Messages are built here from our own words; the few pieces that come from the Ministry (an
@@ -57,9 +59,21 @@ export abstract class HesError extends Error {
     Object.defineProperty(this, kHesError, { value: true });
     if (details.endpoint !== undefined) this.endpoint = details.endpoint;
     if (details.status !== undefined) this.status = details.status;
-    if (details.headers !== undefined) this.headers = details.headers;
+    if (details.headers !== undefined) this.headers = redactHeaders(details.headers);
     if (details.body !== undefined && details.body !== '') this.bodyExcerpt = bodyExcerpt(details.body);
   }
+}
+
+function redactHeaders(headers: HesResponseHeaders): HesResponseHeaders {
+  const redacted: Record<string, string | string[] | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    redacted[name] = Array.isArray(value)
+      ? value.map(redactHesCodes)
+      : value === undefined
+        ? value
+        : redactHesCodes(value);
+  }
+  return redacted;
 }
 
 export function isHesError(e: unknown): e is HesError {

@@ -6,8 +6,8 @@
  * 1. Not a string → NOT_A_STRING. Blank, or nothing left once spaces and dashes are dropped → EMPTY.
  * 2. Typed form (only letters A–Z, digits, spaces and dashes): drop spaces and dashes, upper-case.
  * 3. Scan text (contains one of `: / = ? & # | ;`): split at every character that is not a letter,
- *    digit, space or dash, and keep the last piece with at least ten letters and digits (when no
- *    piece has ten, all letters and digits of the text, as public integrations do).
+ *    digit, space or dash, and keep the last piece with at least ten letters and digits. Gluing all
+ *    pieces together (what some integrations do) would turn `?code=A1B2` into a "code"; none → TOO_SHORT.
  * 4. Any other character (`.`, `_`, `!`, `Ç`, …) without a scan marker → INVALID_CHARACTERS: a typo is
  *    reported, not guessed around.
  * 5. Fewer than ten letters and digits → TOO_SHORT; more than ten → the last ten (extra text before
@@ -47,7 +47,9 @@ export function normalizeHesCode(input: unknown): NormalizeResult {
     candidate = compact(trimmed);
   } else if (SCAN_MARKER.test(trimmed)) {
     const pieces = trimmed.split(SCAN_SEPARATOR).map(compact);
-    candidate = pieces.findLast((piece) => piece.length >= HES_CODE_LENGTH) ?? pieces.join('');
+    candidate =
+      pieces.findLast((piece) => piece.length >= HES_CODE_LENGTH) ??
+      pieces.reduce((longest, piece) => (piece.length > longest.length ? piece : longest), '');
   } else {
     return failure('INVALID_CHARACTERS', 'HES code may contain only letters A-Z, digits, spaces and dashes');
   }

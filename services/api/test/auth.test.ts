@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiHarness, startApi } from './helpers.js';
+import { type ApiHarness, startApi, waitFor } from './helpers.js';
 
 let h: ApiHarness;
 let checkId: string;
@@ -105,7 +105,6 @@ describe('scopes', () => {
 
 describe('last_used_at', () => {
   it('is recorded on use, and not rewritten on every request', async () => {
-    const { waitFor } = await import('@hes/core/src/testing/index.js');
     const name = 'reader-writer';
     await h.app.inject({ method: 'GET', url: '/v1/checks?limit=1', headers: h.auth(h.keys.readWrite) });
     const first = await waitFor(

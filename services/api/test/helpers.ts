@@ -1,17 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import {
-  CheckEventHub,
-  type ChecksQueue,
-  createRedis,
-  publishChecksFinal,
-  QUEUES,
-} from '@hes/core';
-import { createApiKey } from '@hes/core/src/auth/api-keys-repository.js';
-import { createTestDatabase, createTestRedis } from '@hes/core/src/testing/index.js';
+import { CheckEventHub, type ChecksQueue, createApiKey, createRedis, publishChecksFinal, QUEUES } from '@hes/core';
+// Test helpers are deliberately not on @hes/core's main entry.
+import { createTestDatabase, createTestRedis } from '../../../packages/core/src/testing/index.js';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { loadApiConfig } from '../src/config.js';
+
+export { waitFor } from '../../../packages/core/src/testing/index.js';
 
 export const DATA_KEY = randomBytes(32).toString('base64');
 
@@ -59,6 +55,7 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     });
     const queue: ChecksQueue = new Queue(QUEUES.checks, { connection: redis.connection, prefix: redis.prefix });
     const subscriber = createRedis(redis.url, { name: `test-${label}-events` });
+    subscriber.on('error', (e) => console.error('SUBSCRIBER ERROR', label, e.message, subscriber.status));
     const events = new CheckEventHub(subscriber, redis.prefix);
     const app = await buildApp({ config, prisma: db.prisma, queue, redis: redis.connection, events });
     closers.push(
@@ -71,7 +68,7 @@ export async function startApi(label: string, env: Record<string, string> = {}):
 
   const { app, queue } = await build({});
   const key = async (name: string, scopes: string[]) =>
-    (await createApiKey(db.prisma, { name, scopes: scopes as never })).key;
+    (await createApiKey(db.prisma, { name, scopes })).key;
   const keys = {
     read: await key('reader', ['checks:read']),
     write: await key('writer', ['checks:write']),

@@ -84,8 +84,12 @@ export class FaultInjector {
   /** Applies a partial update; throws a ZodError on bad input. A `seed` in the patch reseeds. */
   update(patch: unknown): FaultConfig {
     const parsed = faultPatchSchema.parse(patch);
+    const limitChanged =
+      parsed.rateLimitRps !== undefined && parsed.rateLimitRps !== this.#config.rateLimitRps;
     this.#config = { ...this.#config, ...parsed };
     if ('seed' in parsed) this.#random = this.#makeRandom();
+    // A new limit starts from an empty window: requests accepted under the old setting do not count.
+    if (limitChanged) this.#window.clear();
     return this.config;
   }
 
@@ -93,6 +97,7 @@ export class FaultInjector {
   restore(): FaultConfig {
     this.#config = { ...this.#initial };
     this.#random = this.#makeRandom();
+    this.#window.clear();
     return this.config;
   }
 
@@ -104,6 +109,7 @@ export class FaultInjector {
   admit(now: number): Admission {
     const limit = this.#config.rateLimitRps;
     this.#window.evict(now);
+    this.#window.push(now);
     if (limit > 0 && this.#window.size >= limit) {
       const freedAt = this.#window.at(this.#window.size - limit) + this.#window.lengthMs;
       return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil((freedAt - now) / 1000)) };

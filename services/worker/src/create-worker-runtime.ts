@@ -5,12 +5,12 @@ import {
   type CheckJobName,
   type ChecksQueue,
   CodeVault,
+  createRedis,
   type Logger,
   type MaintenanceJobName,
   type PrismaClient,
   QUEUES,
   type SingleCheckJob,
-  createRedis,
 } from '@hes/core';
 import { DelayedError, type Job, Queue, Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
@@ -95,7 +95,13 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     cooldownMs: config.credentialsCooldownMs,
     probeTtlMs: gateway.hes.requestTimeoutMs * 2 + 5_000,
   });
-  const caller = new UpstreamCaller({ limiter, circuit, metrics, logger, maxThrottledMs: config.maxThrottledMs });
+  const caller = new UpstreamCaller({
+    limiter,
+    circuit,
+    metrics,
+    logger,
+    maxThrottledMs: config.maxThrottledMs,
+  });
   const processor = new CheckProcessor({
     repo,
     vault: new CodeVault(gateway.dataKey),
@@ -129,7 +135,12 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
   metrics.setProbes({
     queueCounts: async () => {
       const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
-      return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0 };
+      return {
+        waiting: c.waiting ?? 0,
+        active: c.active ?? 0,
+        delayed: c.delayed ?? 0,
+        failed: c.failed ?? 0,
+      };
     },
     oldestPendingAgeSeconds: () => repo.oldestPendingAgeSeconds(),
     credentialsFailing: () => circuit.isFailing(),
@@ -155,7 +166,10 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
         job.name === 'bulk'
           ? await runBulk(job.data as BulkCheckJob, ctx)
           : await runSingle(job.data as SingleCheckJob, ctx);
-      log.info({ ...report, attempt: job.attemptsMade + 1, ms: Math.round(performance.now() - started) }, 'check job done');
+      log.info(
+        { ...report, attempt: job.attemptsMade + 1, ms: Math.round(performance.now() - started) },
+        'check job done',
+      );
     } catch (err) {
       if (err instanceof ReturnToQueueError) {
         // Back to the queue as it was: no attempt is consumed, another worker (or this one after a

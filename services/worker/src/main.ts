@@ -1,6 +1,6 @@
 import { ConfigError, createLogger, createPrisma } from '@hes/core';
 import { startMetricsServer } from './adapters/metrics-server.js';
-import { type WorkerConfig, loadWorkerConfig } from './config.js';
+import { loadWorkerConfig, type WorkerConfig } from './config.js';
 import { createWorkerRuntime } from './create-worker-runtime.js';
 
 /**
@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   if (gateway.dataKeyIsDevDefault) {
     logger.warn('HES_DATA_KEY is not set: using the development key (pending codes are not secret)');
   }
-  const prisma = createPrisma(gateway.databaseUrl, { max: config.concurrency + 4, applicationName: 'hes-worker' });
+  const prisma = createPrisma(gateway.databaseUrl, {
+    max: config.concurrency + 4,
+    applicationName: 'hes-worker',
+  });
   const runtime = await createWorkerRuntime({ config, prisma, logger });
   const server = await startMetricsServer(runtime.metrics.registry, config.metricsPort);
   logger.info(
@@ -45,7 +48,10 @@ async function main(): Promise<void> {
       await runtime.close({ force: true }).catch(() => undefined);
       process.exit(1);
     }
-    logger.info({ signal }, 'shutting down: finishing requests in flight, returning waiting jobs to the queue');
+    logger.info(
+      { signal },
+      'shutting down: finishing requests in flight, returning waiting jobs to the queue',
+    );
     try {
       await runtime.close();
       server.close();

@@ -66,7 +66,13 @@ export class MaintenanceLoop {
       logger.error({ err }, 'could not schedule the retention purge');
     }
     try {
-      const lock = await this.#o.redis.set(this.#lockKey, String(process.pid), 'PX', Math.floor(this.#o.intervalMs * 0.9), 'NX');
+      const lock = await this.#o.redis.set(
+        this.#lockKey,
+        String(process.pid),
+        'PX',
+        Math.floor(this.#o.intervalMs * 0.9),
+        'NX',
+      );
       if (lock !== 'OK') return;
       await this.#o.reconcile();
     } catch (err) {

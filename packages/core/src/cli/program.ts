@@ -48,7 +48,9 @@ export async function runHes(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`hes: ${err.message}`);
       return EXIT_FAILURE;
     }
-    const hint = (err as { code?: unknown }).code === 'P2021' ? ' (run "pnpm migrate" first)' : '';
+    // Prisma's codes for a missing table and a missing database: both mean "not migrated yet".
+    const code = (err as { code?: unknown }).code;
+    const hint = code === 'P2021' || code === 'P1003' ? ' (run "pnpm migrate" first)' : '';
     io.stderr(`hes: ${oneLine(err)}${hint}`);
     return EXIT_FAILURE;
   }

@@ -94,7 +94,8 @@ export class ChecksRepository {
   }
 
   async markBatchRunning(batchId: string): Promise<void> {
-    await this.#db.$executeRaw`UPDATE batches SET status = 'running' WHERE id = ${batchId}::uuid AND status = 'queued'`;
+    await this.#db
+      .$executeRaw`UPDATE batches SET status = 'running' WHERE id = ${batchId}::uuid AND status = 'queued'`;
   }
 
   /**
@@ -192,14 +193,26 @@ export class ChecksRepository {
   /** Pending checks nobody has touched for `staleMs` (index on (status, updated_at)). */
   async findStalePending(staleMs: number, limit: number): Promise<StaleCheck[]> {
     const rows = await this.#db.$queryRaw<
-      { id: string; kind: CheckKind; batch_id: string | null; job_id: string | null; request_id: string | null }[]
+      {
+        id: string;
+        kind: CheckKind;
+        batch_id: string | null;
+        job_id: string | null;
+        request_id: string | null;
+      }[]
     >`
       SELECT id, kind, batch_id, job_id, request_id FROM checks
       WHERE status IN ('queued', 'processing')
         AND updated_at < now() - make_interval(secs => ${staleMs / 1000}::float8)
       ORDER BY updated_at
       LIMIT ${limit}`;
-    return rows.map((r) => ({ id: r.id, kind: r.kind, batchId: r.batch_id, jobId: r.job_id, requestId: r.request_id }));
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      batchId: r.batch_id,
+      jobId: r.job_id,
+      requestId: r.request_id,
+    }));
   }
 
   /** Points re-driven checks at their (new) job and restarts their staleness clock. */

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export type UpstreamResult = 'ok' | 'business' | 'throttled' | 'transient' | 'credentials' | 'protocol';
 
@@ -29,7 +29,8 @@ export class WorkerMetrics {
   #probes: MetricsProbes | null = null;
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {
-    const registers = [(this.registry = options.registry ?? new Registry())];
+    this.registry = options.registry ?? new Registry();
+    const registers = [this.registry];
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
     const probes = () => this.#probes;
 

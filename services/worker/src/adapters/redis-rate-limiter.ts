@@ -33,7 +33,13 @@ export interface PauseResult {
 }
 
 type ScriptReply = [string, string, string];
-type ScriptRunner = (tatKey: string, pauseKey: string, mode: string, arg: string, now: string) => Promise<ScriptReply>;
+type ScriptRunner = (
+  tatKey: string,
+  pauseKey: string,
+  mode: string,
+  arg: string,
+  now: string,
+) => Promise<ScriptReply>;
 
 const COMMAND = 'hesRateLimit';
 

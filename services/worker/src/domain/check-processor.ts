@@ -1,17 +1,17 @@
+import { normalizeHesCode } from '@hes/client';
 import {
   type BulkCheckJob,
   CHECK_ERROR_CODES,
   type CodeVault,
   type Logger,
+  publishChecksFinal,
   type SingleCheckJob,
   type VisitDefaults,
-  publishChecksFinal,
 } from '@hes/core';
-import { normalizeHesCode } from '@hes/client';
 import type { Redis } from 'ioredis';
 import type { ChecksRepository, ClaimedCheck, FinalResult } from '../adapters/checks-repository.js';
 import type { WorkerMetrics } from '../adapters/metrics.js';
-import type { Endpoint, HesApi, HesCheckResult, VisitLocation } from './hes-api.js';
+import type { Endpoint, HesApi, HesCodeResult, VisitLocation } from './hes-api.js';
 import {
   failed,
   failedCredentials,
@@ -89,7 +89,7 @@ export class CheckProcessor {
     const code = this.#codeOf(check);
     if (typeof code !== 'string') return this.#finish([code], [check.batchId], 0);
 
-    let send: (signal: AbortSignal) => Promise<HesCheckResult>;
+    let send: (signal: AbortSignal) => Promise<HesCodeResult>;
     const { api } = this.#o;
     switch (check.kind) {
       case 'standard':
@@ -105,7 +105,11 @@ export class CheckProcessor {
         const visit = this.#visitOf(check);
         if (!visit) {
           const message = 'visitor check without a visit location, and HES_VISIT_* is not configured';
-          return this.#finish([failed(check.id, CHECK_ERROR_CODES.unknownBusiness, message)], [check.batchId], 0);
+          return this.#finish(
+            [failed(check.id, CHECK_ERROR_CODES.unknownBusiness, message)],
+            [check.batchId],
+            0,
+          );
         }
         send = (signal) => api.checkVisitorHesCode(code, visit, { signal });
         break;
@@ -164,15 +168,17 @@ export class CheckProcessor {
     for (const [code, group] of byCode) {
       const entry = entries.get(code);
       for (const check of group) {
-        if (!entry || (!entry.ok && entry.reason === 'MISSING')) missing.push(check);
+        if (!entry) missing.push(check);
         else if (entry.ok) results.push(mapSuccess(check, entry.result));
+        else if (entry.reason === 'MISSING') missing.push(check);
         else results.push(mapBusiness(check.id, entry.reason, entry.errorKey));
       }
     }
     if (missing.length === 0) return this.#finish(results, batchIds, 0);
     // Codes the Ministry left out of both maps: only those are retried, as a transient failure.
     if (ctx.lastAttempt) {
-      for (const check of missing) results.push(failedExhausted(check.id, 'code missing from the bulk answer'));
+      for (const check of missing)
+        results.push(failedExhausted(check.id, 'code missing from the bulk answer'));
       return this.#finish(results, batchIds, 0);
     }
     await this.#finish(results, batchIds, missing.length);

@@ -1,54 +1,19 @@
+import type { HesClient, HesEndpoint } from '@hes/client';
+
+export type { BulkEntry, HesCodePlusResult, HesCodeResult, VisitLocation } from '@hes/client';
+
 /**
- * The part of `@hes/client`'s HesClient the worker uses, as a port: the runtime takes any object with
- * this shape (the real client in production and tests; nothing else is ever substituted upstream).
+ * The part of HesClient the worker uses. The runtime takes any object of this shape; in production
+ * and in the tests it is the real client talking HTTP (to the Ministry or to the sandbox).
  */
-export interface HesPlusFields {
-  vaccinated: boolean | null;
-  immune: boolean | null;
-  testDataShared: boolean | null;
-  lastNegativeTestAt: Date | null;
-}
+export type HesApi = Pick<
+  HesClient,
+  | 'checkHesCode'
+  | 'checkEmployeeHesCode'
+  | 'checkVisitorHesCode'
+  | 'checkHesCodePlus'
+  | 'checkHesCodes'
+  | 'checkHesCodesPlus'
+>;
 
-export interface HesCheckResult {
-  healthStatus: 'RISKLESS' | 'RISKY';
-  expiresAt: Date | null;
-  maskedIdentityNumber: string | null;
-  maskedFirstName: string | null;
-  maskedLastName: string | null;
-  plus?: HesPlusFields | undefined;
-}
-
-export type BulkFailureReason = 'NOT_FOUND' | 'EXPIRED' | 'UNKNOWN' | 'MISSING';
-
-export type BulkEntry =
-  | { code: string; ok: true; result: HesCheckResult }
-  | { code: string; ok: false; reason: BulkFailureReason; errorKey: string | null };
-
-export interface VisitLocation {
-  city: string;
-  district: string;
-  address: string;
-  latitude?: number | null | undefined;
-  longitude?: number | null | undefined;
-}
-
-export interface CallOptions {
-  signal?: AbortSignal;
-}
-
-export interface HesApi {
-  checkHesCode(code: string, options?: CallOptions): Promise<HesCheckResult>;
-  checkEmployeeHesCode(code: string, options?: CallOptions): Promise<HesCheckResult>;
-  checkVisitorHesCode(code: string, visit: VisitLocation, options?: CallOptions): Promise<HesCheckResult>;
-  checkHesCodePlus(code: string, options?: CallOptions): Promise<HesCheckResult>;
-  checkHesCodes(codes: readonly string[], options?: CallOptions): Promise<BulkEntry[]>;
-  checkHesCodesPlus(codes: readonly string[], options?: CallOptions): Promise<BulkEntry[]>;
-}
-
-export type Endpoint =
-  | 'check-hes-code'
-  | 'check-employee-hes-code'
-  | 'check-visitor-hes-code'
-  | 'check-hes-code-plus'
-  | 'check-hes-codes'
-  | 'check-hes-codes-plus';
+export type Endpoint = HesEndpoint;

@@ -1,6 +1,9 @@
+import type { BusinessReason } from '@hes/client';
 import { CHECK_ERROR_CODES, type CheckKind, identityMatches } from '@hes/core';
 import type { FinalResult, PlusFields } from '../adapters/checks-repository.js';
-import type { BulkFailureReason, HesCheckResult } from './hes-api.js';
+import type { HesCodePlusResult, HesCodeResult } from './hes-api.js';
+
+type BulkFailureReason = BusinessReason | 'MISSING';
 
 /**
  * What an upstream failure means, decided here and nowhere else (STYLE: one place, one retry layer).
@@ -32,7 +35,11 @@ function contentTypeOf(e: ErrorShape): string {
   const headers = e.headers;
   if (!headers || typeof headers !== 'object') return '';
   const value = (headers as Record<string, unknown>)['content-type'];
-  return typeof value === 'string' ? value.toLowerCase() : Array.isArray(value) ? String(value[0]).toLowerCase() : '';
+  return typeof value === 'string'
+    ? value.toLowerCase()
+    : Array.isArray(value)
+      ? String(value[0]).toLowerCase()
+      : '';
 }
 
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
@@ -64,8 +71,8 @@ export function classifyUpstreamError(err: unknown): UpstreamFailure {
   return { type: 'transient', errorClass: errorClass(e) };
 }
 
-const toPlus = (result: HesCheckResult): PlusFields | null =>
-  result.plus
+const toPlus = (result: HesCodeResult | HesCodePlusResult): PlusFields | null =>
+  'plus' in result && result.plus
     ? {
         vaccinated: result.plus.vaccinated,
         immune: result.plus.immune,
@@ -81,7 +88,7 @@ export interface MappableCheck {
 }
 
 /** A successful answer: completed with the person's masked data (SPEC §4). */
-export function mapSuccess(check: MappableCheck, result: HesCheckResult): FinalResult {
+export function mapSuccess(check: MappableCheck, result: HesCodeResult | HesCodePlusResult): FinalResult {
   return {
     id: check.id,
     status: 'completed',
@@ -96,7 +103,11 @@ export function mapSuccess(check: MappableCheck, result: HesCheckResult): FinalR
 }
 
 /** A business answer about the code. MISSING is not one: callers retry those as transient. */
-export function mapBusiness(checkId: string, reason: Exclude<BulkFailureReason, 'MISSING'>, errorKey: string | null) {
+export function mapBusiness(
+  checkId: string,
+  reason: Exclude<BulkFailureReason, 'MISSING'>,
+  errorKey: string | null,
+) {
   if (reason === 'NOT_FOUND' || reason === 'EXPIRED') {
     return { id: checkId, status: 'completed', outcome: reason } satisfies FinalResult;
   }
@@ -118,13 +129,26 @@ export function failed(checkId: string, errorCode: string, errorMessage: string)
 export const CREDENTIALS_MESSAGE =
   'the Ministry rejected HES_USERNAME/HES_PASSWORD (HTTP 401/403); fix the credentials, checks are not retried';
 
-export const failedCredentials = (checkId: string) => failed(checkId, CHECK_ERROR_CODES.credentials, CREDENTIALS_MESSAGE);
+export const failedCredentials = (checkId: string) =>
+  failed(checkId, CHECK_ERROR_CODES.credentials, CREDENTIALS_MESSAGE);
 
 export const failedProtocol = (checkId: string, errorClass: string) =>
-  failed(checkId, CHECK_ERROR_CODES.protocol, `the Ministry's answer could not be understood (${errorClass})`);
+  failed(
+    checkId,
+    CHECK_ERROR_CODES.protocol,
+    `the Ministry's answer could not be understood (${errorClass})`,
+  );
 
 export const failedExhausted = (checkId: string, lastError: string) =>
-  failed(checkId, CHECK_ERROR_CODES.exhausted, `the Ministry API stayed unavailable; last error: ${lastError}`);
+  failed(
+    checkId,
+    CHECK_ERROR_CODES.exhausted,
+    `the Ministry API stayed unavailable; last error: ${lastError}`,
+  );
 
 export const failedUndecryptable = (checkId: string) =>
-  failed(checkId, CHECK_ERROR_CODES.undecryptable, 'the pending code could not be decrypted (HES_DATA_KEY changed?)');
+  failed(
+    checkId,
+    CHECK_ERROR_CODES.undecryptable,
+    'the pending code could not be decrypted (HES_DATA_KEY changed?)',
+  );

@@ -1,12 +1,12 @@
 import {
   type ChecksQueue,
-  type Logger,
-  type PlannedJob,
-  type RetryPolicy,
   enqueuePlanned,
   isBulkKind,
+  type Logger,
+  type PlannedJob,
   planBulk,
   planSingle,
+  type RetryPolicy,
 } from '@hes/core';
 import type { ChecksRepository, StaleCheck } from '../adapters/checks-repository.js';
 import type { WorkerMetrics } from '../adapters/metrics.js';
@@ -73,7 +73,9 @@ export async function reconcile(o: ReconcilerOptions): Promise<ReconcileReport> 
   const plans = planRedrive(missing);
   await enqueuePlanned(o.queue, plans, o.retry);
   const assignments = plans.flatMap((p) =>
-    p.name === 'single' ? [{ id: p.data.checkId, jobId: p.jobId }] : p.data.checkIds.map((id) => ({ id, jobId: p.jobId })),
+    p.name === 'single'
+      ? [{ id: p.data.checkId, jobId: p.jobId }]
+      : p.data.checkIds.map((id) => ({ id, jobId: p.jobId })),
   );
   const redriven = await o.repo.assignJobs(assignments);
   o.metrics.redriven.inc(redriven);
@@ -89,7 +91,9 @@ function planRedrive(checks: StaleCheck[]): PlannedJob[] {
   const plans: PlannedJob[] = [];
   const rosters = new Map<string, StaleCheck[]>();
   for (const check of checks) {
-    const bulk = check.jobId ? check.jobId.startsWith('bulk-') : check.batchId !== null && isBulkKind(check.kind);
+    const bulk = check.jobId
+      ? check.jobId.startsWith('bulk-')
+      : check.batchId !== null && isBulkKind(check.kind);
     if (!bulk || !isBulkKind(check.kind)) {
       plans.push(planSingle(check.id, check.requestId ?? undefined));
       continue;
@@ -99,7 +103,14 @@ function planRedrive(checks: StaleCheck[]): PlannedJob[] {
   for (const group of rosters.values()) {
     const first = group[0]!;
     const kind = first.kind === 'plus' ? 'plus' : 'standard';
-    plans.push(...planBulk(kind, first.batchId, group.map((c) => c.id), first.requestId ?? undefined));
+    plans.push(
+      ...planBulk(
+        kind,
+        first.batchId,
+        group.map((c) => c.id),
+        first.requestId ?? undefined,
+      ),
+    );
   }
   return plans;
 }

@@ -39,6 +39,9 @@ export async function purgeRetention(o: RetentionOptions, now: Date = new Date()
   o.metrics.purged.inc({ table: 'checks' }, checks);
   o.metrics.purged.inc({ table: 'batches' }, batches);
   o.metrics.purged.inc({ table: 'idempotency_records' }, idempotencyRecords);
-  o.logger.info({ cutoff: cutoff.toISOString(), checks, batches, idempotencyRecords }, 'retention purge done');
+  o.logger.info(
+    { cutoff: cutoff.toISOString(), checks, batches, idempotencyRecords },
+    'retention purge done',
+  );
   return { cutoff, checks, batches, idempotencyRecords };
 }

@@ -3,7 +3,7 @@ import type { WorkerMetrics } from '../adapters/metrics.js';
 import type { RedisRateLimiter } from '../adapters/redis-rate-limiter.js';
 import type { CredentialsCircuit } from './credentials-circuit.js';
 import type { Endpoint } from './hes-api.js';
-import { type UpstreamFailure, classifyUpstreamError } from './outcome-mapper.js';
+import { classifyUpstreamError, type UpstreamFailure } from './outcome-mapper.js';
 
 /** The job must go back to the queue untouched (graceful shutdown while it waited for a slot). */
 export class ReturnToQueueError extends Error {
@@ -109,7 +109,10 @@ export class UpstreamCaller {
         }
         case 'throttled': {
           if (admission === 'probe') await circuit.releaseProbe();
-          const pauseMs = Math.min(MAX_RETRY_AFTER_MS, Math.max(0, failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS));
+          const pauseMs = Math.min(
+            MAX_RETRY_AFTER_MS,
+            Math.max(0, failure.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS),
+          );
           const pause = await limiter.pause(pauseMs);
           if (pause.extended) {
             metrics.throttlePauses.inc();

@@ -1,4 +1,4 @@
-import { type PurgeReport, type RetentionOptions, purgeRetention } from '../domain/retention.js';
+import { type PurgeReport, purgeRetention, type RetentionOptions } from '../domain/retention.js';
 
 /** `retention-purge`: the cron-scheduled purge of results older than RETENTION_DAYS. */
 export const retentionPurgeJob =

@@ -1,6 +1,6 @@
 import { InvalidScopeError, parseScopes, SCOPES } from '../../auth/api-keys.js';
 import { type ApiKeyView, createApiKey, listApiKeys, revokeApiKey } from '../../auth/api-keys-repository.js';
-import { createPrisma, type PrismaClient } from '../../db/prisma.js';
+import type { PrismaClient } from '../../db/prisma.js';
 import { type CliIo, databaseUrlFrom, EXIT_OK, UsageError } from '../io.js';
 import { parseCommand } from '../parse.js';
 import { formatTable } from '../table.js';
@@ -51,6 +51,8 @@ export async function runKeys(argv: readonly string[], io: CliIo): Promise<numbe
 }
 
 async function withPrisma<T>(io: CliIo, fn: (prisma: PrismaClient) => Promise<T>): Promise<T> {
+  // Loaded on demand: the generated client is most of the CLI's start-up time, and --help needs none of it.
+  const { createPrisma } = await import('../../db/prisma.js');
   const prisma = createPrisma(databaseUrlFrom(io.env), { max: 1, applicationName: 'hes-cli' });
   try {
     return await fn(prisma);

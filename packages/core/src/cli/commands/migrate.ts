@@ -23,10 +23,11 @@ export async function runMigrate(argv: readonly string[], io: CliIo): Promise<nu
   };
   try {
     const result = await migrate({ databaseUrl, logger });
+    const earlier = `${result.skipped.length} applied earlier`;
     io.stdout(
       result.applied.length === 0
-        ? `Database is up to date (${result.skipped.length} migrations applied earlier).`
-        : `Applied ${result.applied.length} migration(s); ${result.skipped.length} applied earlier.`,
+        ? `Database is up to date (${earlier}).`
+        : `Applied ${result.applied.length} migration${result.applied.length === 1 ? '' : 's'} (${earlier}).`,
     );
     return EXIT_OK;
   } catch (err) {

@@ -1,0 +1,198 @@
+/**
+ * The whole gateway for end-to-end tests: the sandbox Ministry on a random port, a private database and
+ * Redis prefix, the real API app (in-process, over `inject`) and real workers — in-process runtimes or
+ * child processes started exactly as in production (`services/worker/src/main.ts`, environment only).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { buildApp } from '@hes/api';
+import {
+  CheckEventHub,
+  type ChecksQueue,
+  QUEUES,
+  createApiKey,
+  createLogger,
+  createRedis,
+} from '@hes/core';
+import { type TestDatabase, type TestRedis, createTestDatabase, createTestRedis, waitFor } from '@hes/core/testing';
+import { type FaultConfig, type SandboxApp, buildSandboxApp } from '@hes/sandbox';
+import { type WorkerRuntime, createWorkerRuntime, loadWorkerConfig } from '@hes/worker';
+import { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { loadApiConfig } from '../../services/api/src/config.js';
+
+export { waitFor };
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const USERNAME = 'e2e-institution';
+const PASSWORD = 'e2e-secret';
+
+export interface StackOptions {
+  faults?: Partial<FaultConfig>;
+  /** Extra gateway environment (SPEC §7 variables) for the API and every worker. */
+  env?: Record<string, string>;
+}
+
+export interface Stack {
+  sandbox: SandboxApp;
+  db: TestDatabase;
+  redis: TestRedis;
+  api: FastifyInstance;
+  queue: ChecksQueue;
+  key: string;
+  headers: Record<string, string>;
+  /** Every log line written by the API, in-process workers and child workers. */
+  logs: string[];
+  env: Record<string, string>;
+  startWorker(env?: Record<string, string>): Promise<WorkerRuntime>;
+  spawnWorker(env?: Record<string, string>): ChildProcess;
+  close(): Promise<void>;
+}
+
+class LineSink extends Writable {
+  constructor(private readonly lines: string[]) {
+    super();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void) {
+    for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(line);
+    cb();
+  }
+}
+
+export async function startStack(label: string, options: StackOptions = {}): Promise<Stack> {
+  const logs: string[] = [];
+  const sink = new LineSink(logs);
+  const sandbox = buildSandboxApp({ username: USERNAME, password: PASSWORD, faults: options.faults ?? {} });
+  await sandbox.listen({ port: 0, host: '127.0.0.1' });
+  const address = sandbox.server.address();
+  if (address === null || typeof address === 'string') throw new Error('sandbox has no port');
+  const db = await createTestDatabase(`e2e-${label}`);
+  const redis = await createTestRedis(`e2e-${label}`);
+
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+    HES_BASE_URL: `http://127.0.0.1:${address.port}/services/g2g/test/saglik/hes/`,
+    HES_USERNAME: USERNAME,
+    HES_PASSWORD: PASSWORD,
+    HES_DATA_KEY: randomBytes(32).toString('base64'),
+    HES_RATE_LIMIT_RPS: '50',
+    HES_BACKOFF_BASE_MS: '50',
+    HES_BACKOFF_MAX_MS: '500',
+    WORKER_METRICS_PORT: '0',
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
+
+  const apiConfig = loadApiConfig(env);
+  const queue: ChecksQueue = new Queue(QUEUES.checks, { connection: redis.connection, prefix: redis.prefix });
+  const events = new CheckEventHub(createRedis(redis.url, { name: `e2e-${label}-events` }), redis.prefix);
+  const apiLogger = createLogger({ name: 'hes-api', level: 'info', destination: sink });
+  const api = await buildApp(
+    { config: apiConfig, prisma: db.prisma, queue, redis: redis.connection, events },
+    { loggerInstance: apiLogger },
+  );
+  await api.ready();
+  const { key } = await createApiKey(db.prisma, { name: `e2e-${label}`, scopes: ['admin'] });
+
+  const runtimes: WorkerRuntime[] = [];
+  const children: ChildProcess[] = [];
+
+  return {
+    sandbox,
+    db,
+    redis,
+    api,
+    queue,
+    key,
+    headers: { authorization: `Bearer ${key}` },
+    logs,
+    env,
+    async startWorker(extra = {}) {
+      const config = loadWorkerConfig({ ...env, ...extra });
+      const logger = createLogger({ name: 'hes-worker', level: 'info', destination: sink });
+      const runtime = await createWorkerRuntime({ config, prisma: db.prisma, logger });
+      runtimes.push(runtime);
+      return runtime;
+    },
+    spawnWorker(extra = {}) {
+      const child = spawn(
+        process.execPath,
+        ['--conditions=source', '--import', 'tsx', join(root, 'services/worker/src/main.ts')],
+        { env: { ...process.env, ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stdout?.pipe(new LineSink(logs));
+      child.stderr?.pipe(new LineSink(logs));
+      children.push(child);
+      return child;
+    },
+    async close() {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const runtime of runtimes) await runtime.close({ force: true }).catch(() => {});
+      await api.close();
+      await queue.close();
+      await events.close();
+      await sandbox.close();
+      await redis.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Every string value stored under the stack's Redis prefix (keys included), for leak scans. */
+export async function dumpRedis(redis: TestRedis): Promise<string[]> {
+  const out: string[] = [];
+  const conn = redis.connection;
+  let cursor = '0';
+  do {
+    const [next, keys] = await conn.scan(cursor, 'MATCH', `${redis.prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const k of keys) {
+      out.push(k);
+      const type = await conn.type(k);
+      if (type === 'string') out.push((await conn.get(k)) ?? '');
+      else if (type === 'hash') out.push(...Object.entries(await conn.hgetall(k)).flat());
+      else if (type === 'list') out.push(...(await conn.lrange(k, 0, -1)));
+      else if (type === 'set') out.push(...(await conn.smembers(k)));
+      else if (type === 'zset') out.push(...(await conn.zrange(k, 0, -1)));
+      else if (type === 'stream') out.push(...(await conn.xrange(k, '-', '+')).flat(3).map(String));
+    }
+  } while (cursor !== '0');
+  return out;
+}
+
+/** Every row of every table as JSON text, for leak scans. */
+export async function dumpDatabase(db: TestDatabase): Promise<string[]> {
+  const tables = ['api_keys', 'batches', 'checks', 'idempotency_records'];
+  const out: string[] = [];
+  for (const t of tables) {
+    const rows = await db.prisma.$queryRawUnsafe<{ j: string }[]>(`SELECT row_to_json(x)::text AS j FROM "${t}" x`);
+    out.push(...rows.map((r) => r.j));
+  }
+  return out;
+}
+
+/**
+ * Which of `codes` appear anywhere in `haystack`, case-insensitively and also in the dashed form people
+ * print (`A1B2-C3D4-E5`): every 10-character window of every alphanumeric run is looked up, so a code
+ * buried in a longer token (a URL, a base64 blob) is found too. Linear in the size of the haystack.
+ */
+export function leakedCodes(codes: readonly string[], haystack: readonly string[]): string[] {
+  const wanted = new Set(codes);
+  const found = new Set<string>();
+  for (const chunk of haystack) {
+    const text = chunk.toUpperCase().replace(/([A-Z0-9]{4})-([A-Z0-9]{4})-([A-Z0-9]{2})/g, '$1$2$3');
+    for (const run of text.match(/[A-Z0-9]{10,}/g) ?? []) {
+      for (let i = 0; i + 10 <= run.length; i++) {
+        const window = run.slice(i, i + 10);
+        if (wanted.has(window)) found.add(window);
+      }
+    }
+  }
+  return [...found];
+}
