@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  generateApiKey,
+  hashApiKey,
+  InvalidScopeError,
+  looksLikeApiKey,
+  parseScopes,
+  SCOPES,
+} from '../src/auth/api-keys.js';
+import {
   AmbiguousApiKeyError,
   ApiKeyNotFoundError,
   createApiKey,
@@ -10,14 +18,6 @@ import {
   revokeApiKey,
   touchLastUsed,
 } from '../src/auth/api-keys-repository.js';
-import {
-  generateApiKey,
-  hashApiKey,
-  InvalidScopeError,
-  looksLikeApiKey,
-  parseScopes,
-  SCOPES,
-} from '../src/auth/api-keys.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 describe('api key helpers', () => {
@@ -78,7 +78,10 @@ describe('api keys repository', () => {
   });
 
   it('stores only the hash and returns the plain key once', async () => {
-    const created = await createApiKey(db.prisma, { name: '  turnstiles  ', scopes: ['checks:write', 'checks:read'] });
+    const created = await createApiKey(db.prisma, {
+      name: '  turnstiles  ',
+      scopes: ['checks:write', 'checks:read'],
+    });
     expect(looksLikeApiKey(created.key)).toBe(true);
     expect(created).toMatchObject({
       name: 'turnstiles',
@@ -87,7 +90,9 @@ describe('api keys repository', () => {
       lastUsedAt: null,
       revokedAt: null,
     });
-    const rows = await db.prisma.$queryRaw<Record<string, unknown>[]>`SELECT * FROM api_keys WHERE id = ${created.id}::uuid`;
+    const rows = await db.prisma.$queryRaw<
+      Record<string, unknown>[]
+    >`SELECT * FROM api_keys WHERE id = ${created.id}::uuid`;
     expect(rows).toHaveLength(1);
     expect(rows[0]!.hash).toBe(hashApiKey(created.key));
     // The secret part of the key appears in no column.
@@ -149,15 +154,21 @@ describe('api keys repository', () => {
       ],
     });
     await expect(revokeApiKey(db.prisma, 'hes_samepref')).rejects.toBeInstanceOf(AmbiguousApiKeyError);
-    expect(await db.prisma.apiKey.count({ where: { prefix: 'hes_samepref', revokedAt: { not: null } } })).toBe(0);
+    expect(
+      await db.prisma.apiKey.count({ where: { prefix: 'hes_samepref', revokedAt: { not: null } } }),
+    ).toBe(0);
   });
 
   it('validates name and scopes on creation', async () => {
     await expect(createApiKey(db.prisma, { name: ' ', scopes: ['admin'] })).rejects.toBeInstanceOf(
       InvalidApiKeyNameError,
     );
-    await expect(createApiKey(db.prisma, { name: 'x', scopes: ['root'] })).rejects.toBeInstanceOf(InvalidScopeError);
-    await expect(createApiKey(db.prisma, { name: 'x', scopes: [] })).rejects.toBeInstanceOf(InvalidScopeError);
+    await expect(createApiKey(db.prisma, { name: 'x', scopes: ['root'] })).rejects.toBeInstanceOf(
+      InvalidScopeError,
+    );
+    await expect(createApiKey(db.prisma, { name: 'x', scopes: [] })).rejects.toBeInstanceOf(
+      InvalidScopeError,
+    );
   });
 
   it('records the last use', async () => {

@@ -84,7 +84,9 @@ describe('hes CLI, end to end', { timeout: SPAWN_TIMEOUT }, () => {
     expect(listed.code).toBe(0);
     expect(listed.lines[0]).toMatch(/^ID\s+NAME\s+PREFIX\s+SCOPES\s+CREATED\s+LAST USED\s+REVOKED$/);
     const row = listed.lines.find((l) => l.startsWith(found!.id));
-    expect(row).toMatch(new RegExp(`^${found!.id}\\s+x\\s+${key.slice(0, 12)}\\s+checks:write\\s+\\S+Z\\s+-\\s+-$`));
+    expect(row).toMatch(
+      new RegExp(`^${found!.id}\\s+x\\s+${key.slice(0, 12)}\\s+checks:write\\s+\\S+Z\\s+-\\s+-$`),
+    );
     expect(listed.stdout).not.toContain(key);
 
     const revoked = await run('hes', ['keys', 'revoke', key.slice(0, 12)], env);
@@ -147,7 +149,9 @@ describe('migrate entry points', { timeout: SPAWN_TIMEOUT }, () => {
   });
 
   it('fails with exit code 1 and one line, without the password, when the server is unreachable', async () => {
-    const result = await run('migrate', [], { DATABASE_URL: 'postgresql://postgres:s3cret@127.0.0.1:1/nowhere' });
+    const result = await run('migrate', [], {
+      DATABASE_URL: 'postgresql://postgres:s3cret@127.0.0.1:1/nowhere',
+    });
     expect(result.code).toBe(1);
     const lines = result.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
@@ -158,7 +162,14 @@ describe('migrate entry points', { timeout: SPAWN_TIMEOUT }, () => {
 
 describe('hes argument handling', () => {
   it('prints usage on stderr and exits 2 for unknown commands and flags', async () => {
-    for (const argv of [[], ['frobnicate'], ['--verbose'], ['keys'], ['keys', 'rotate'], ['keys', 'list', '--bogus']]) {
+    for (const argv of [
+      [],
+      ['frobnicate'],
+      ['--verbose'],
+      ['keys'],
+      ['keys', 'rotate'],
+      ['keys', 'list', '--bogus'],
+    ]) {
       const result = await runInProcess(argv);
       expect(result.code, argv.join(' ')).toBe(2);
       expect(result.stdout).toBe('');
@@ -170,7 +181,9 @@ describe('hes argument handling', () => {
   });
 
   it('requires --name, --scopes and a revoke target', async () => {
-    expect((await runInProcess(['keys', 'create', '--scopes', 'admin'])).stderr).toContain('--name is required');
+    expect((await runInProcess(['keys', 'create', '--scopes', 'admin'])).stderr).toContain(
+      '--name is required',
+    );
     expect((await runInProcess(['keys', 'create', '--name', 'a'])).stderr).toContain('--scopes is required');
     expect((await runInProcess(['keys', 'revoke'])).code).toBe(2);
     expect((await runInProcess(['keys', 'revoke', 'a', 'b'])).code).toBe(2);

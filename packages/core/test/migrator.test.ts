@@ -6,7 +6,12 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { withDatabase } from '../src/db/database-url.js';
 import { defaultMigrationsDir, MigrationError, migrate, readMigrations } from '../src/db/migrator.js';
-import { createTestDatabase, dropTestDatabase, testServerUrl, uniqueDatabaseName } from '../src/testing/index.js';
+import {
+  createTestDatabase,
+  dropTestDatabase,
+  testServerUrl,
+  uniqueDatabaseName,
+} from '../src/testing/index.js';
 
 const server = testServerUrl();
 const databases: string[] = [];
@@ -39,7 +44,11 @@ async function addMigrations(dir: string, migrations: Record<string, string>): P
   }
 }
 
-async function query<T extends pg.QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {
+async function query<T extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -51,7 +60,9 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string, para
 
 async function databaseExists(url: string): Promise<boolean> {
   const name = new URL(url).pathname.slice(1);
-  const rows = await query(withDatabase(server, 'postgres'), 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  const rows = await query(withDatabase(server, 'postgres'), 'SELECT 1 FROM pg_database WHERE datname = $1', [
+    name,
+  ]);
   return rows.length === 1;
 }
 
@@ -78,7 +89,8 @@ const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 // The second migration depends on the first, so applying out of order would fail.
 const TWO = {
-  '20260101000000_accounts': 'CREATE TABLE accounts (id int PRIMARY KEY);\nINSERT INTO accounts VALUES (1);\n',
+  '20260101000000_accounts':
+    'CREATE TABLE accounts (id int PRIMARY KEY);\nINSERT INTO accounts VALUES (1);\n',
   '20260102000000_orders':
     'CREATE TABLE orders (id int PRIMARY KEY, account_id int NOT NULL REFERENCES accounts(id));\n',
 };

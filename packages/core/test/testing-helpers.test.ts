@@ -36,7 +36,9 @@ describe('createTestDatabase', () => {
       expect(a.name).toMatch(new RegExp(`^hes_test_iso_${process.pid}_[0-9a-f]{8}$`));
       expect(new URL(a.url).pathname).toBe(`/${a.name}`);
 
-      await a.prisma.apiKey.create({ data: { name: 'only-in-a', prefix: 'hes_aaaaaaaa', hash: 'a'.repeat(64) } });
+      await a.prisma.apiKey.create({
+        data: { name: 'only-in-a', prefix: 'hes_aaaaaaaa', hash: 'a'.repeat(64) },
+      });
       expect(await a.prisma.apiKey.count()).toBe(1);
       expect(await b.prisma.apiKey.count()).toBe(0);
       // The template itself stays empty.
@@ -109,7 +111,9 @@ describe('createTestRedis', () => {
       expect(a.connection.options.maxRetriesPerRequest).toBeNull();
       const foreign = `${a.prefix}-not-mine`;
       others.push(foreign);
-      for (let i = 0; i < 1500; i++) await a.connection.set(`${a.prefix}:k${i}`, '1');
+      const pipeline = a.connection.pipeline();
+      for (let i = 0; i < 1500; i++) pipeline.set(`${a.prefix}:k${i}`, '1');
+      await pipeline.exec();
       await b.connection.set(`${b.prefix}:k`, '1');
       await a.connection.set(foreign, '1');
 
@@ -166,12 +170,13 @@ describe('waitFor', () => {
 
   it('times out with the message and the last value', async () => {
     const started = Date.now();
-    const error = await waitFor(() => ({ status: 'queued' }) && 0, { timeoutMs: 60, message: 'check completed' }).catch(
+    const check = { status: 'queued', completedAt: null };
+    const error = await waitFor(() => check.completedAt, { timeoutMs: 60, message: 'check completed' }).catch(
       (e: unknown) => e,
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(55);
     expect(error).toBeInstanceOf(WaitForTimeoutError);
-    expect((error as Error).message).toMatch(/^check completed \(gave up after 60 ms; last value: 0\)$/);
+    expect((error as Error).message).toMatch(/^check completed \(gave up after 60 ms; last value: null\)$/);
 
     const withError = await waitFor(
       () => {

@@ -128,16 +128,26 @@ export function buildSandboxApp(options: SandboxAppOptions): SandboxApp {
   return app as SandboxApp;
 }
 
+export { loadSandboxConfig, SandboxConfigError } from './config.js';
 export type {
+  BusinessErrorBody,
+  BusinessErrorKey,
+  SandboxBulkResponse,
   SandboxCheckResult,
+  SandboxDateFormat,
   SandboxOutcome,
   SandboxPlusProfile,
   SandboxPlusResult,
   WireBoolean,
 } from './dataset.js';
 export {
+  businessErrorBody,
   generateSandboxCodes,
+  SANDBOX_FIRST_NAMES,
+  SANDBOX_LAST_NAMES,
   sandboxBulkResponseFor,
+  sandboxDateFormatFor,
+  sandboxErrorKeyFor,
   sandboxExpirationFor,
   sandboxIdentityLast3,
   sandboxOutcomeFor,
@@ -147,5 +157,6 @@ export {
 } from './dataset.js';
 export { FAULTS_OFF, type FaultConfig } from './faults.js';
 export { maskHesCode, normaliseHesCode } from './hes-code.js';
+export { createSandboxLogger } from './logger.js';
 export { BULK_LIMIT, LIVE_PREFIX, TEST_PREFIX } from './routes/ministry.js';
-export type { SandboxStatsSnapshot } from './stats.js';
+export { SANDBOX_ENDPOINTS, type SandboxEndpoint, type SandboxStatsSnapshot } from './stats.js';

@@ -109,7 +109,6 @@ export class FaultInjector {
   admit(now: number): Admission {
     const limit = this.#config.rateLimitRps;
     this.#window.evict(now);
-    this.#window.push(now);
     if (limit > 0 && this.#window.size >= limit) {
       const freedAt = this.#window.at(this.#window.size - limit) + this.#window.lengthMs;
       return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil((freedAt - now) / 1000)) };

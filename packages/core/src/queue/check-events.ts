@@ -39,8 +39,18 @@ export class CheckEventHub {
   }
 
   start(): Promise<unknown> {
-    this.#ready ??= this.#subscriber.subscribe(this.#channel);
+    this.#ready ??= this.#whenConnected().then(() => this.#subscriber.subscribe(this.#channel));
     return this.#ready;
+  }
+
+  /**
+   * SUBSCRIBE may be written while ioredis is still in its connect handshake (it is allowed before the
+   * ready check); the ready check's INFO then fails in subscriber mode and the connection is torn down
+   * and rebuilt. Subscribing once the connection is ready avoids that churn.
+   */
+  #whenConnected(): Promise<void> {
+    if (this.#subscriber.status === 'ready') return Promise.resolve();
+    return new Promise((resolve) => this.#subscriber.once('ready', () => resolve()));
   }
 
   /** Calls `fn` when the check becomes final; returns the function that stops listening. */

@@ -1,0 +1,161 @@
+import { createTestRedis, type TestRedis, waitFor } from '@hes/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSandboxCodes } from '../../hes-sandbox/src/app.js';
+import { RedisRateLimiter } from '../src/adapters/redis-rate-limiter.js';
+import { Harness } from './harness.js';
+
+/** Most of `times` (ms) within any half-open window of `ms`, as the sandbox counts them. */
+function maxInWindow(times: number[], ms = 1000): number {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < t.length; hi++) {
+    while (t[hi]! - t[lo]! >= ms) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
+  let redis: TestRedis;
+  let n = 0;
+  beforeAll(async () => {
+    redis = await createTestRedis('worker-limiter');
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+
+  /** Two limiters on one key = two worker processes; a fake clock that only sleeping advances. */
+  function fleet(rps: number, marginMs = 0) {
+    const clock = { t: 1_700_000_000_000 };
+    const prefix = `${redis.prefix}:case${++n}`;
+    const make = () =>
+      new RedisRateLimiter({
+        redis: redis.connection,
+        prefix,
+        rps,
+        marginMs,
+        now: () => clock.t,
+        sleep: async () => {},
+      });
+    return { clock, a: make(), b: make() };
+  }
+
+  it('spaces slots evenly, one interval apart, across two processes sharing the schedule', async () => {
+    const { clock, a, b } = fleet(10);
+    const slots: number[] = [];
+    for (let i = 0; i < 30; i++) slots.push((await (i % 2 === 0 ? a : b).acquire()).slotAt);
+    const gaps = slots.slice(1).map((s, i) => s - slots[i]!);
+    expect(new Set(gaps)).toEqual(new Set([100]));
+    expect(slots[0]).toBe(clock.t);
+    expect(maxInWindow(slots)).toBe(10);
+  });
+
+  it('gives no burst credit after idling: the first request goes now, the next one interval later', async () => {
+    const { clock, a, b } = fleet(4);
+    await a.acquire();
+    clock.t += 60_000;
+    const first = await b.acquire();
+    const second = await a.acquire();
+    expect(first.slotAt).toBe(clock.t);
+    expect(second.slotAt - first.slotAt).toBe(250);
+  });
+
+  it('sleeps until the reserved slot', async () => {
+    const clock = { t: 5_000_000 };
+    const slept: number[] = [];
+    const limiter = new RedisRateLimiter({
+      redis: redis.connection,
+      prefix: `${redis.prefix}:sleep`,
+      rps: 20,
+      now: () => clock.t,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock.t += ms;
+      },
+    });
+    for (let i = 0; i < 4; i++) await limiter.acquire();
+    expect(slept).toEqual([50, 50, 50]);
+  });
+
+  it('widens the interval by the safety margin', async () => {
+    const { a } = fleet(10, 20);
+    const s1 = await a.acquire();
+    const s2 = await a.acquire();
+    expect(s2.slotAt - s1.slotAt).toBeCloseTo(102, 6);
+  });
+
+  it('a 429 pause pushes every later slot past it, for every process', async () => {
+    const { clock, a, b } = fleet(10);
+    await a.acquire();
+    const pause = await a.pause(1_500);
+    expect(pause).toEqual({ extended: true, remainingMs: 1_500 });
+    expect((await a.pause(500)).extended).toBe(false);
+    const next = await b.acquire();
+    expect(next.slotAt).toBe(clock.t + 1_500);
+    expect((await a.acquire()).slotAt).toBe(clock.t + 1_600);
+  });
+
+  it('a slot reserved before a pause began is re-reserved after the pause when the caller wakes', async () => {
+    const clock = { t: 9_000_000 };
+    const prefix = `${redis.prefix}:confirm`;
+    const other = new RedisRateLimiter({ redis: redis.connection, prefix, rps: 10, now: () => clock.t });
+    const limiter = new RedisRateLimiter({
+      redis: redis.connection,
+      prefix,
+      rps: 10,
+      now: () => clock.t,
+      sleep: async (ms) => {
+        // While this caller sleeps towards its slot, another process receives a 429 with Retry-After 2 s.
+        if (clock.t === 9_000_000) await other.pause(2_000);
+        clock.t += ms;
+      },
+    });
+    await other.acquire(); // slot at t
+    const reservation = await limiter.acquire(); // slot at t + 100, then the pause
+    expect(reservation.slotAt).toBeGreaterThanOrEqual(9_000_000 + 2_000);
+  });
+
+  it('a drain signal aborts the wait', async () => {
+    const limiter = new RedisRateLimiter({ redis: redis.connection, prefix: `${redis.prefix}:abort`, rps: 0.5 });
+    await limiter.acquire();
+    const controller = new AbortController();
+    const waiting = limiter.acquire(controller.signal);
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('fleet-wide rate limit against the sandbox', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await Harness.start('worker-fleet-rate');
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('two worker runtimes at HES_RATE_LIMIT_RPS=10 never exceed 10 requests in any sliding second', async () => {
+    const env = { HES_RATE_LIMIT_RPS: '10', WORKER_CONCURRENCY: '8' };
+    await Promise.all([h.startWorker(env), h.startWorker(env)]);
+    const codes = generateSandboxCodes('RISKLESS', 45, 7);
+    const inserted = await h.insertChecks({ kind: 'employee', codes });
+    h.sandbox.sandbox.stats.reset();
+    const started = performance.now();
+    await h.enqueue(inserted.plans);
+    await waitFor(async () => (await h.countPending(inserted.ids)) === 0, { timeoutMs: 20_000 });
+    const elapsedS = (performance.now() - started) / 1000;
+
+    const stats = h.stats();
+    expect(stats.totalRequests).toBe(45);
+    expect(stats.peakRpsAllArrivals).toBeLessThanOrEqual(10);
+    expect(stats.peakRps).toBeLessThanOrEqual(10);
+    // Spread evenly, not in bursts: even 500 ms never saw more than half the limit (+1 at the edge).
+    expect(h.sandbox.sandbox.stats.maxInWindow(500)).toBeLessThanOrEqual(6);
+    // And the limit is used, not undershot: 45 requests at 10/s take about 4.5 s.
+    expect(elapsedS).toBeGreaterThan(4.2);
+    expect(elapsedS).toBeLessThan(7);
+    h.logger.info({ peakRps: stats.peakRps, elapsedS, throughput: 45 / elapsedS }, 'fleet rate measurement');
+  });
+});
