@@ -14,7 +14,7 @@ export interface AppDeps {
   prisma: PrismaClient;
   /** BullMQ queue QUEUES.checks, on the deployment's Redis prefix. */
   queue: ChecksQueue;
-  /** A command connection (readiness PING). */
+  /** The queue's command connection: readiness PING, and enqueueing is skipped at once while it is down. */
   redis: RedisClient;
   /** Completion events for `?wait=`; started by the app. */
   events: CheckEventHub;

@@ -55,7 +55,7 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     });
     const queue: ChecksQueue = new Queue(QUEUES.checks, { connection: redis.connection, prefix: redis.prefix });
     const subscriber = createRedis(redis.url, { name: `test-${label}-events` });
-    subscriber.on('error', (e) => console.error('SUBSCRIBER ERROR', label, e.message, subscriber.status));
+    subscriber.on('error', () => {});
     const events = new CheckEventHub(subscriber, redis.prefix);
     const app = await buildApp({ config, prisma: db.prisma, queue, redis: redis.connection, events });
     closers.push(

@@ -37,18 +37,21 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
         rps,
         marginMs,
         now: () => clock.t,
-        sleep: async () => {},
+        sleep: async (ms) => {
+          clock.t += ms;
+        },
       });
     return { clock, a: make(), b: make() };
   }
 
   it('spaces slots evenly, one interval apart, across two processes sharing the schedule', async () => {
-    const { clock, a, b } = fleet(10);
+    const { a, b } = fleet(10);
+    const start = 1_700_000_000_000;
     const slots: number[] = [];
     for (let i = 0; i < 30; i++) slots.push((await (i % 2 === 0 ? a : b).acquire()).slotAt);
     const gaps = slots.slice(1).map((s, i) => s - slots[i]!);
     expect(new Set(gaps)).toEqual(new Set([100]));
-    expect(slots[0]).toBe(clock.t);
+    expect(slots[0]).toBe(start);
     expect(maxInWindow(slots)).toBe(10);
   });
 
@@ -89,12 +92,13 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
   it('a 429 pause pushes every later slot past it, for every process', async () => {
     const { clock, a, b } = fleet(10);
     await a.acquire();
+    const t0 = clock.t;
     const pause = await a.pause(1_500);
     expect(pause).toEqual({ extended: true, remainingMs: 1_500 });
     expect((await a.pause(500)).extended).toBe(false);
     const next = await b.acquire();
-    expect(next.slotAt).toBe(clock.t + 1_500);
-    expect((await a.acquire()).slotAt).toBe(clock.t + 1_600);
+    expect(next.slotAt).toBe(t0 + 1_500);
+    expect((await a.acquire()).slotAt).toBe(t0 + 1_600);
   });
 
   it('a slot reserved before a pause began is re-reserved after the pause when the caller wakes', async () => {

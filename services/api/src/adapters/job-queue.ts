@@ -6,15 +6,23 @@ import type { FastifyBaseLogger } from 'fastify';
  * reported, never thrown: the checks are already stored and the worker's reconciler re-drives checks
  * whose job is missing (SPEC §5), so the caller still gets its 202.
  */
+export interface JobQueueOptions {
+  /** Whether the queue's Redis connection is up; when it is not, enqueueing fails at once. */
+  connected: () => boolean;
+  timeoutMs?: number;
+}
+
 export class JobQueue {
   readonly #queue: ChecksQueue;
   readonly #policy: RetryPolicy;
+  readonly #connected: () => boolean;
   readonly #timeoutMs: number;
 
-  constructor(queue: ChecksQueue, policy: RetryPolicy, timeoutMs = 5_000) {
+  constructor(queue: ChecksQueue, policy: RetryPolicy, options: JobQueueOptions) {
     this.#queue = queue;
     this.#policy = policy;
-    this.#timeoutMs = timeoutMs;
+    this.#connected = options.connected;
+    this.#timeoutMs = options.timeoutMs ?? 3_000;
   }
 
   get queue(): ChecksQueue {
@@ -23,6 +31,11 @@ export class JobQueue {
 
   async enqueue(jobs: readonly PlannedJob[], log: FastifyBaseLogger): Promise<boolean> {
     if (jobs.length === 0) return true;
+    // BullMQ waits for a connection that is down instead of failing; the caller must not wait with it.
+    if (!this.#connected()) {
+      log.warn({ jobs: jobs.length, firstJobId: jobs[0]?.jobId }, 'Redis unavailable, not enqueued; the reconciler will re-drive the stored checks');
+      return false;
+    }
     let timer: NodeJS.Timeout | undefined;
     // Big employee rosters are one job per check: allow time in proportion.
     const timeoutMs = this.#timeoutMs + jobs.length;

@@ -21,7 +21,8 @@ export interface QueueOptions {
 
 export default fp<QueueOptions>(
   async function queue(app: FastifyInstance, opts) {
-    app.decorate('jobs', new JobQueue(opts.queue, { maxAttempts: opts.maxAttempts, backoffBaseMs: opts.backoffBaseMs }));
+    const policy = { maxAttempts: opts.maxAttempts, backoffBaseMs: opts.backoffBaseMs };
+    app.decorate('jobs', new JobQueue(opts.queue, policy, { connected: () => opts.redis.status === 'ready' }));
     app.decorate('redis', opts.redis);
   },
   { name: 'queue' },
