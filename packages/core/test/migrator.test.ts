@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { withDatabase } from '../src/db/database-url.js';
 import { defaultMigrationsDir, MigrationError, migrate, readMigrations } from '../src/db/migrator.js';
+import { createLogger } from '../src/logging/logger.js';
 import {
   createTestDatabase,
   dropTestDatabase,
@@ -139,6 +140,19 @@ describe('migrate', () => {
     ]);
   });
 
+  it('reports progress through a pino logger', async () => {
+    const url = freshDatabaseUrl();
+    const dir = await migrationsDir(TWO);
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({
+      name: 'migrate-test',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line)) },
+    });
+    await migrate({ databaseUrl: url, migrationsDir: dir, logger });
+    expect(lines.filter((l) => typeof l.ms === 'number').map((l) => l.migration)).toEqual(Object.keys(TWO));
+    expect(lines.some((l) => l.database === new URL(url).pathname.slice(1))).toBe(true);
+  });
+
   it('is a no-op the second time and applies only what was added since', async () => {
     const url = freshDatabaseUrl();
     const dir = await migrationsDir(TWO);
@@ -229,6 +243,19 @@ describe('migrate', () => {
     await addMigrations(dir, { '20260102000000_broken': 'CREATE TABLE half (id int);' });
     const result = await migrate({ databaseUrl: url, migrationsDir: dir });
     expect(result.applied).toEqual(['20260102000000_broken', '20260103000000_after']);
+  });
+
+  it('commits a migration and its history row together or not at all', async () => {
+    const url = freshDatabaseUrl();
+    // The script itself succeeds, but makes the insert of its own history row fail.
+    const dir = await migrationsDir({
+      '20260101000000_sneaky': `CREATE TABLE sneaky (id int);
+ALTER TABLE "_prisma_migrations" ADD CONSTRAINT refuse_me CHECK (migration_name <> '20260101000000_sneaky');`,
+    });
+    const error = await migrate({ databaseUrl: url, migrationsDir: dir }).catch((e: unknown) => e);
+    expect((error as MigrationError).code).toBe('MIGRATION_FAILED');
+    expect(await tableExists(url, 'sneaky')).toBe(false);
+    expect(await history(url)).toEqual([]);
   });
 
   it('refuses a migration another tool started but never finished', async () => {

@@ -25,11 +25,11 @@ async function failingCall(answer: { statusCode: number; data?: object | string;
 
 const problem = (errorKey: string) => ({
   errorKey,
+  params: [CODE],
   type: 'https://www.jhipster.tech/problem/problem-with-message',
   title: 'HES code not found',
   status: 400,
   message: `error.${errorKey}`,
-  params: [CODE],
 });
 
 describe('answers of single calls', () => {

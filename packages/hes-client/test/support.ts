@@ -1,5 +1,5 @@
 import { type Dispatcher, MockAgent } from 'undici';
-import { HES_BASE_URLS, HesClient, type HesClientOptions } from '../src/index.js';
+import { HES_BASE_URLS, HesClient, type HesClientOptions, type HesError } from '../src/index.js';
 
 export const ORIGIN = 'https://hesservis.turkiye.gov.tr';
 export const TEST_PREFIX = '/services/g2g/test/saglik/hes/';
@@ -90,11 +90,11 @@ export const wirePlus = (overrides: Record<string, unknown> = {}): Record<string
   });
 
 /** The rejection of `promise`; fails the test if it resolves. */
-export async function rejectionOf(promise: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+export async function rejectionOf(promise: Promise<unknown>): Promise<HesError & Record<string, unknown>> {
   try {
     await promise;
   } catch (error) {
-    return error as Error & Record<string, unknown>;
+    return error as HesError & Record<string, unknown>;
   }
   throw new Error('expected the call to reject');
 }

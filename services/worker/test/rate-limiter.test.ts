@@ -121,6 +121,26 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     expect(reservation.slotAt).toBeGreaterThanOrEqual(9_000_000 + 2_000);
   });
 
+  it('forfeits a slot when the caller woke up later than half the margin after it', async () => {
+    const clock = { t: 12_000_000 };
+    let lateByMs = 0;
+    const limiter = new RedisRateLimiter({
+      redis: redis.connection,
+      prefix: `${redis.prefix}:late`,
+      rps: 10,
+      marginMs: 40,
+      now: () => clock.t,
+      sleep: async (ms) => {
+        clock.t += ms + lateByMs;
+      },
+    });
+    await limiter.acquire();
+    lateByMs = 5;
+    expect(limiter.isLate(await limiter.acquire())).toBe(false);
+    lateByMs = 30;
+    expect(limiter.isLate(await limiter.acquire())).toBe(true);
+  });
+
   it('a drain signal aborts the wait', async () => {
     const limiter = new RedisRateLimiter({ redis: redis.connection, prefix: `${redis.prefix}:abort`, rps: 0.5 });
     await limiter.acquire();

@@ -28,7 +28,7 @@ it('diag', async () => {
     } });
   };
   const env = { HES_RATE_LIMIT_RPS: '10', WORKER_CONCURRENCY: '8', HES_RATE_LIMIT_MARGIN_MS: process.env.MARGIN ?? '20' };
-  await Promise.all([h.startWorker(env, { api: mk() }), h.startWorker(env, { api: mk() })]);
+  const rts = await Promise.all([h.startWorker(env, { api: mk() }), h.startWorker(env, { api: mk() })]);
   const codes = generateSandboxCodes('RISKLESS', 60, 7);
   const inserted = await h.insertChecks({ kind: 'employee', codes });
   const t0 = performance.now();
@@ -38,5 +38,6 @@ it('diag', async () => {
   console.log('sends  peak', maxInWindow(sends), 'gaps', gaps(sends).join(' '));
   console.log('arrive peak', maxInWindow(arrivals), 'gaps', gaps(arrivals).join(' '));
   console.log('lag', sends.map((s, i) => Math.round((arrivals[i] ?? 0) - s)).join(' '));
+  for (const rt of rts) console.log('late', (await rt.metrics.lateSlots.get()).values[0]?.value);
   console.log('elapsed', Math.round(performance.now() - t0));
 }, 60_000);

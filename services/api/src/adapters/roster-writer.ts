@@ -69,7 +69,10 @@ export async function writeRoster(
     const visit = batch.visit ? JSON.stringify(batch.visit) : null;
     let pending: Promise<unknown> | null = null;
     for (const c of chunks) {
+      let T1 = performance.now();
       if (pending) await pending;
+      console.error('  wait prev', Math.round(performance.now() - T1));
+      T1 = performance.now();
       pending = client.query(INSERT_CHECKS, [
         c.ids,
         c.masked,
@@ -85,6 +88,7 @@ export async function writeRoster(
         batch.requestId,
         batch.apiKeyId,
       ]);
+      console.error('  send', Math.round(performance.now() - T1));
       // Handled here too so a failure surfacing while the next chunk is computed is not "unhandled".
       pending.catch(() => {});
     }

@@ -85,6 +85,7 @@ function* chunks(p: Planned, items: readonly RosterItem[], vault: CodeVault): Ge
       jobIds: p.jobIds.slice(start, end),
       invalid: [],
     };
+    const T0 = performance.now();
     for (let i = start; i < end; i++) {
       const code = p.codes[i];
       const item = items[i]!;
@@ -94,6 +95,7 @@ function* chunks(p: Planned, items: readonly RosterItem[], vault: CodeVault): Ge
       c.references.push(item.reference);
       c.identityLast3.push(item.identityLast3);
     }
+    console.error('  chunk cpu', Math.round(performance.now() - T0));
     yield c;
   }
 }
@@ -119,7 +121,9 @@ export async function submitBatch(
   const visit = kind === 'visitor' ? resolveVisit(kind, undefined, deps.defaultVisit) : null;
 
   const batchId = randomUUID();
+  let T = performance.now();
   const p = plan(kind, batchId, items, ctx.requestId);
+  console.error('plan', Math.round(performance.now() - T)); T = performance.now();
   const invalid = items.length - p.valid;
   const stamps = await writeRoster(
     deps.pool,
@@ -135,9 +139,11 @@ export async function submitBatch(
     chunks(p, items, deps.vault),
   );
 
+  console.error('write', Math.round(performance.now() - T)); T = performance.now();
   if (p.valid > 0) deps.metrics.accepted(kind, 'batch', p.valid);
   if (invalid > 0) deps.metrics.rejected('INVALID_HES_CODE', invalid);
   if (!(await deps.jobs.enqueue(p.jobs, ctx.log))) deps.metrics.enqueueFailed('batch');
+  console.error('enqueue', Math.round(performance.now() - T));
 
   return {
     id: batchId,

@@ -20,6 +20,7 @@ export class WorkerMetrics {
   readonly codesPerCall: Histogram;
   readonly rateLimitRps: Gauge;
   readonly throttlePauses: Counter;
+  readonly lateSlots: Counter;
   readonly checksCompleted: Counter<'kind' | 'outcome'>;
   readonly checksFailed: Counter<'kind' | 'code'>;
   readonly retries: Counter;
@@ -61,6 +62,11 @@ export class WorkerMetrics {
     this.throttlePauses = new Counter({
       name: 'hes_worker_throttle_pauses_total',
       help: 'Fleet-wide pauses started or extended by a 429 from the Ministry',
+      registers,
+    });
+    this.lateSlots = new Counter({
+      name: 'hes_worker_rate_limit_late_slots_total',
+      help: 'Rate-limit slots given up because the request would have left too late (event-loop lag)',
       registers,
     });
     new Gauge({

@@ -24,6 +24,8 @@ export interface Reservation {
   slotAt: number;
   /** How long the caller slept in total, pauses included. */
   waitedMs: number;
+  /** Local monotonic time (performance.now()) after which the slot is forfeit: see `isLate`. */
+  sendBy: number;
 }
 
 export interface PauseResult {
@@ -61,8 +63,9 @@ export class RedisRateLimiter {
   readonly #pauseKey: string;
   readonly #now: (() => number) | undefined;
   readonly #sleep: Sleep;
-  #intervalMs: number;
-  #rps: number;
+  readonly #intervalMs: number;
+  readonly #toleranceMs: number;
+  readonly #rps: number;
 
   constructor(options: RateLimiterOptions) {
     const { redis } = options;
@@ -75,6 +78,9 @@ export class RedisRateLimiter {
     this.#sleep = options.sleep ?? realSleep;
     this.#rps = options.rps;
     this.#intervalMs = (1000 + (options.marginMs ?? 0)) / options.rps;
+    // Half the margin absorbs a late departure, the other half network jitter. Without a margin
+    // there is nothing to absorb lateness with, and the check is off (every slot would be late).
+    this.#toleranceMs = options.marginMs ? options.marginMs / 2 : Number.POSITIVE_INFINITY;
   }
 
   get rps(): number {
@@ -88,18 +94,35 @@ export class RedisRateLimiter {
   /** Waits for this process's next slot. Rejects (AbortError) when `signal` aborts while waiting. */
   async acquire(signal?: AbortSignal): Promise<Reservation> {
     let waitedMs = 0;
+    let asked = performance.now();
     let [, wait, now] = await this.#script('reserve', this.#intervalMs);
+    const slotAt = () => Number(now) + Number(wait);
     for (;;) {
       const waitMs = Number(wait);
-      if (waitMs <= 0) return { slotAt: Number(now), waitedMs };
+      // The slot on the local clock, conservatively: Redis read its clock no earlier than we asked.
+      if (waitMs <= 0) return { slotAt: slotAt(), waitedMs, sendBy: asked + this.#toleranceMs };
+      const slot = slotAt();
       // Sleep to the next whole millisecond: timers may fire early by a fraction of one.
       const sleepMs = Math.ceil(waitMs);
       await this.#sleep(sleepMs, signal);
       waitedMs += sleepMs;
+      asked = performance.now();
       const reply = await this.#script('confirm', this.#intervalMs);
-      if (reply[0] === 'go') return { slotAt: Number(now) + waitMs, waitedMs };
+      if (reply[0] === 'go') {
+        return { slotAt: slot, waitedMs, sendBy: asked + (slot - Number(reply[2])) + this.#toleranceMs };
+      }
       [, wait, now] = reply;
     }
+  }
+
+  /**
+   * Whether the caller is about to send too long after its slot. A request that leaves late lands
+   * closer to the next process's slot; up to `tolerance` (half the margin) is absorbed by the margin,
+   * more could put rps + 1 requests into one sliding second, so such a slot is forfeit and the caller
+   * reserves a new one. Checked immediately before sending (event-loop stalls, GC pauses).
+   */
+  isLate(reservation: Reservation): boolean {
+    return performance.now() > reservation.sendBy;
   }
 
   /** Pauses the whole fleet for `ms` (an upstream 429's Retry-After). */

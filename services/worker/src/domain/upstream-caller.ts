@@ -1,6 +1,6 @@
 import type { Logger } from '@hes/core';
 import type { WorkerMetrics } from '../adapters/metrics.js';
-import type { RedisRateLimiter } from '../adapters/redis-rate-limiter.js';
+import type { RedisRateLimiter, Reservation } from '../adapters/redis-rate-limiter.js';
 import type { CredentialsCircuit } from './credentials-circuit.js';
 import type { Endpoint } from './hes-api.js';
 import { classifyUpstreamError, type UpstreamFailure } from './outcome-mapper.js';
@@ -65,8 +65,9 @@ export class UpstreamCaller {
       // Fail fast while the circuit is open: no slot is spent, nobody waits.
       if (await circuit.isOpen()) return { type: 'credentials', calledUpstream: false };
       if (signals.drain.aborted) throw new ReturnToQueueError();
+      let reservation: Reservation;
       try {
-        await limiter.acquire(signals.drain);
+        reservation = await limiter.acquire(signals.drain);
       } catch (err) {
         if (signals.drain.aborted) throw new ReturnToQueueError();
         throw err;
@@ -74,6 +75,11 @@ export class UpstreamCaller {
       // Checked again at the slot: another process may have been rejected while this one waited.
       const admission = await circuit.admit();
       if (admission === 'open') return { type: 'credentials', calledUpstream: false };
+      if (limiter.isLate(reservation)) {
+        if (admission === 'probe') await circuit.releaseProbe();
+        metrics.lateSlots.inc();
+        continue;
+      }
 
       const stopTimer = metrics.upstreamDuration.startTimer({ endpoint });
       metrics.codesPerCall.observe(codes);
