@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { HesInvalidArgumentError, HesProtocolError, HesThrottledError, MAX_BULK_CODES } from '../src/index.js';
+import {
+  HesInvalidArgumentError,
+  HesProtocolError,
+  HesThrottledError,
+  MAX_BULK_CODES,
+} from '../src/index.js';
 import { codesFrom, json, mockMinistry, rejectionOf, wirePlus, wireResult } from './support.js';
 
 type Body = { hes_code: string }[];
@@ -36,7 +41,16 @@ describe('checkHesCodes', () => {
     );
     const entries = await ministry
       .client()
-      .checkHesCodes(['N1N2N3N4N5', 'A1B2-C3D4-E5', 'M1M2M3M4M5', 'E1E2E3E4E5', 'r1r2r3r4r5', 'U1U2U3U4U5', 'O1O2O3O4O5', 'B1B2B3B4B5']);
+      .checkHesCodes([
+        'N1N2N3N4N5',
+        'A1B2-C3D4-E5',
+        'M1M2M3M4M5',
+        'E1E2E3E4E5',
+        'r1r2r3r4r5',
+        'U1U2U3U4U5',
+        'O1O2O3O4O5',
+        'B1B2B3B4B5',
+      ]);
     expect(entries).toEqual([
       { code: 'N1N2N3N4N5', ok: false, reason: 'NOT_FOUND', errorKey: 'hescodenotfound' },
       { code: 'A1B2C3D4E5', ok: true, result: RESULT },
@@ -74,7 +88,9 @@ describe('checkHesCodes', () => {
 
   it('a missing unsuccess_map is an empty one', async () => {
     const ministry = mockMinistry();
-    ministry.on('check-hes-codes', () => json({ success_map: { A1B2C3D4E5: wireResult() }, unsuccess_map: null }));
+    ministry.on('check-hes-codes', () =>
+      json({ success_map: { A1B2C3D4E5: wireResult() }, unsuccess_map: null }),
+    );
     const entries = await ministry.client().checkHesCodes(['A1B2C3D4E5']);
     expect(entries).toEqual([{ code: 'A1B2C3D4E5', ok: true, result: RESULT }]);
   });
@@ -111,7 +127,9 @@ describe('checkHesCodes', () => {
     const ministry = mockMinistry();
     const error = await rejectionOf(ministry.client()[method](codesFrom('C', 501)));
     expect(error).toBeInstanceOf(HesInvalidArgumentError);
-    expect(error.message).toBe('at most 500 distinct HES codes per bulk call; got 501 (use checkManyHesCodes)');
+    expect(error.message).toBe(
+      'at most 500 distinct HES codes per bulk call; got 501 (use checkManyHesCodes)',
+    );
     expect(ministry.calls).toHaveLength(0);
   });
 
@@ -119,7 +137,9 @@ describe('checkHesCodes', () => {
     const ministry = mockMinistry();
     const error = await rejectionOf(ministry.client().checkHesCodes(['A1B2C3D4E5', 'TOO-SHORT']));
     expect(error).toMatchObject({ code: 'HES_ERR_INVALID_ARGUMENT' });
-    expect(error.message).toBe('invalid HES code at index 1: HES code must have 10 letters and digits; found 8');
+    expect(error.message).toBe(
+      'invalid HES code at index 1: HES code must have 10 letters and digits; found 8',
+    );
     expect(ministry.calls).toHaveLength(0);
   });
 
@@ -149,7 +169,9 @@ describe('checkHesCodes', () => {
     );
     const error = await rejectionOf(ministry.client().checkHesCodes(['A1B2C3D4E5']));
     expect(error).toBeInstanceOf(HesProtocolError);
-    expect(error.message).toBe('check-hes-codes: HTTP 400, the request was rejected (hescodes.limit.exceeded)');
+    expect(error.message).toBe(
+      'check-hes-codes: HTTP 400, the request was rejected (hescodes.limit.exceeded)',
+    );
   });
 
   it('a 429 on a bulk call is throttling', async () => {
@@ -190,11 +212,23 @@ describe('checkManyHesCodes', () => {
     entries.forEach((entry, i) => {
       const kind = prefixes[i % 4];
       if (kind === 'S') expect(entry).toEqual({ code: codes[i], ok: true, result: RESULT });
-      if (kind === 'N') expect(entry).toEqual({ code: codes[i], ok: false, reason: 'NOT_FOUND', errorKey: 'hescodenotfound' });
+      if (kind === 'N')
+        expect(entry).toEqual({
+          code: codes[i],
+          ok: false,
+          reason: 'NOT_FOUND',
+          errorKey: 'hescodenotfound',
+        });
       if (kind === 'X') {
-        expect(entry).toEqual({ code: codes[i], ok: false, reason: 'EXPIRED', errorKey: 'hescodehasbeenexpired' });
+        expect(entry).toEqual({
+          code: codes[i],
+          ok: false,
+          reason: 'EXPIRED',
+          errorKey: 'hescodehasbeenexpired',
+        });
       }
-      if (kind === 'M') expect(entry).toEqual({ code: codes[i], ok: false, reason: 'MISSING', errorKey: null });
+      if (kind === 'M')
+        expect(entry).toEqual({ code: codes[i], ok: false, reason: 'MISSING', errorKey: null });
     });
     ministry.agent.assertNoPendingInterceptors();
   });
@@ -207,7 +241,9 @@ describe('checkManyHesCodes', () => {
       (body) => json({ success_map: Object.fromEntries(sent(body).map((code) => [code, wirePlus()])) }),
       { times: 2 },
     );
-    const entries = await ministry.client().checkManyHesCodes([...codes, codes[0]!, codes[599]!], { plus: true });
+    const entries = await ministry
+      .client()
+      .checkManyHesCodes([...codes, codes[0]!, codes[599]!], { plus: true });
     expect(ministry.calls.map((call) => (call.body as Body).length)).toEqual([500, 100]);
     expect(entries).toHaveLength(602);
     expect(entries.every((entry) => entry.ok && entry.result.plus.vaccinated === true)).toBe(true);
@@ -221,7 +257,9 @@ describe('checkManyHesCodes', () => {
     ministry.on('check-hes-codes', answerByFirstLetter, { times: 3 });
     const entries = await ministry.client().checkManyHesCodes(codes, { concurrency: 3 });
     expect(ministry.calls.map((call) => (call.body as Body).length).sort()).toEqual([100, 500, 500]);
-    expect(entries.map((entry) => [entry.code, entry.ok])).toEqual(codes.map((code, i) => [code, i % 2 === 1]));
+    expect(entries.map((entry) => [entry.code, entry.ok])).toEqual(
+      codes.map((code, i) => [code, i % 2 === 1]),
+    );
   });
 
   it('stops at the first failed call and throws its error', async () => {
@@ -229,7 +267,10 @@ describe('checkManyHesCodes', () => {
     let call = 0;
     ministry.on(
       'check-hes-codes',
-      (body) => (++call === 2 ? { statusCode: 429, data: '', headers: { 'retry-after': '4' } } : answerByFirstLetter(body)),
+      (body) =>
+        ++call === 2
+          ? { statusCode: 429, data: '', headers: { 'retry-after': '4' } }
+          : answerByFirstLetter(body),
       { times: 3 },
     );
     const error = await rejectionOf(ministry.client().checkManyHesCodes(codesFrom('S', 1234)));

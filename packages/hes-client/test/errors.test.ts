@@ -16,7 +16,12 @@ import {
 
 describe('error classes', () => {
   it.each([
-    [new HesBusinessError('NOT_FOUND', 'hescodenotfound'), 'HesBusinessError', 'HES_ERR_BUSINESS', 'business'],
+    [
+      new HesBusinessError('NOT_FOUND', 'hescodenotfound'),
+      'HesBusinessError',
+      'HES_ERR_BUSINESS',
+      'business',
+    ],
     [new HesThrottledError('429', 3000), 'HesThrottledError', 'HES_ERR_THROTTLED', 'throttled'],
     [new HesServerError('503'), 'HesServerError', 'HES_ERR_SERVER', 'transient'],
     [new HesTimeoutError('t'), 'HesTimeoutError', 'HES_ERR_TIMEOUT', 'transient'],
@@ -24,7 +29,12 @@ describe('error classes', () => {
     [new HesCredentialsError('401'), 'HesCredentialsError', 'HES_ERR_CREDENTIALS', 'credentials'],
     [new HesProtocolError('p'), 'HesProtocolError', 'HES_ERR_PROTOCOL', 'protocol'],
     [new HesAbortedError('a'), 'HesAbortedError', 'HES_ERR_ABORTED', 'aborted'],
-    [new HesInvalidArgumentError('i'), 'HesInvalidArgumentError', 'HES_ERR_INVALID_ARGUMENT', 'invalid_argument'],
+    [
+      new HesInvalidArgumentError('i'),
+      'HesInvalidArgumentError',
+      'HES_ERR_INVALID_ARGUMENT',
+      'invalid_argument',
+    ],
   ])('%s has a stable name, code and category', (error, name, code, category) => {
     expect(error).toBeInstanceOf(HesError);
     expect(error).toBeInstanceOf(Error);

@@ -138,7 +138,9 @@ describe('requests on the wire', () => {
 
   it('check-hes-codes-plus sends an array of {hes_code}', async () => {
     const ministry = mockMinistry();
-    ministry.on('check-hes-codes-plus', () => json({ success_map: { A1B2C3D4E5: wirePlus() }, unsuccess_map: {} }));
+    ministry.on('check-hes-codes-plus', () =>
+      json({ success_map: { A1B2C3D4E5: wirePlus() }, unsuccess_map: {} }),
+    );
     const entries = await ministry.client().checkHesCodesPlus(['A1B2C3D4E5']);
     expect(ministry.calls).toEqual([
       {
@@ -158,7 +160,12 @@ describe('requests on the wire', () => {
           maskedIdentityNumber: '********792',
           maskedFirstName: 'DE****',
           maskedLastName: 'DE****',
-          plus: { vaccinated: true, immune: false, testDataShared: null, lastNegativeTestAt: expect.any(Date) },
+          plus: {
+            vaccinated: true,
+            immune: false,
+            testDataShared: null,
+            lastNegativeTestAt: expect.any(Date),
+          },
         },
       },
     ]);

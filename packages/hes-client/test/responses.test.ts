@@ -15,7 +15,11 @@ import { json, mockMinistry, rejectionOf, wirePlus, wireResult } from './support
 const CODE = 'A1B2C3D4E5';
 
 /** One check-hes-code call answered with `answer`; returns the rejection. */
-async function failingCall(answer: { statusCode: number; data?: object | string; headers?: Record<string, string> }) {
+async function failingCall(answer: {
+  statusCode: number;
+  data?: object | string;
+  headers?: Record<string, string>;
+}) {
   const ministry = mockMinistry();
   ministry.on('check-hes-code', () => answer);
   const error = await rejectionOf(ministry.client().checkHesCode(CODE));
@@ -80,13 +84,22 @@ describe('answers of single calls', () => {
       headers: { 'retry-after': '3', 'content-type': 'application/json' },
     });
     expect(error).toBeInstanceOf(HesThrottledError);
-    expect(error).toMatchObject({ code: 'HES_ERR_THROTTLED', category: 'throttled', status: 429, retryAfterMs: 3000 });
+    expect(error).toMatchObject({
+      code: 'HES_ERR_THROTTLED',
+      category: 'throttled',
+      status: 429,
+      retryAfterMs: 3000,
+    });
     expect(error.headers).toMatchObject({ 'retry-after': '3' });
   });
 
   it('429 with an HTTP-date Retry-After → the time until then', async () => {
     const at = new Date(Math.ceil(Date.now() / 1000) * 1000 + 5_000);
-    const error = await failingCall({ statusCode: 429, data: '', headers: { 'retry-after': at.toUTCString() } });
+    const error = await failingCall({
+      statusCode: 429,
+      data: '',
+      headers: { 'retry-after': at.toUTCString() },
+    });
     expect(error).toBeInstanceOf(HesThrottledError);
     expect(error.retryAfterMs).toBeGreaterThan(3_000);
     expect(error.retryAfterMs).toBeLessThanOrEqual(6_000);
@@ -100,7 +113,11 @@ describe('answers of single calls', () => {
 
   it('HTML 503 → HesServerError with a short excerpt', async () => {
     const page = `<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n${'<!-- padding -->\r\n'.repeat(40)}</body>\r\n</html>\r\n`;
-    const error = await failingCall({ statusCode: 503, data: page, headers: { 'content-type': 'text/html' } });
+    const error = await failingCall({
+      statusCode: 503,
+      data: page,
+      headers: { 'content-type': 'text/html' },
+    });
     expect(error).toBeInstanceOf(HesServerError);
     expect(error).toMatchObject({ code: 'HES_ERR_SERVER', category: 'transient', status: 503 });
     expect(error.bodyExcerpt).toMatch(/^<html> <head><title>503 Service Temporarily Unavailable<\/title>/);
@@ -132,19 +149,28 @@ describe('answers of single calls', () => {
   ])('%s → HesProtocolError', async (_label, answer) => {
     const error = await failingCall(answer);
     expect(error).toBeInstanceOf(HesProtocolError);
-    expect(error).toMatchObject({ code: 'HES_ERR_PROTOCOL', category: 'protocol', status: answer.statusCode });
+    expect(error).toMatchObject({
+      code: 'HES_ERR_PROTOCOL',
+      category: 'protocol',
+      status: answer.statusCode,
+    });
   });
 
   it('names the unexpected health status, redacted', async () => {
     const error = await failingCall(json(wireResult({ current_health_status: 'PENDING' })));
-    expect(error.message).toBe('check-hes-code: unusable HTTP 200 answer: unexpected current_health_status "PENDING"');
+    expect(error.message).toBe(
+      'check-hes-code: unusable HTTP 200 answer: unexpected current_health_status "PENDING"',
+    );
   });
 });
 
 describe('network failures reported by the dispatcher', () => {
   const withError = async (error: Error) => {
     const ministry = mockMinistry();
-    ministry.agent.get('https://hesservis.turkiye.gov.tr').intercept({ path: /check-hes-code$/, method: 'POST' }).replyWithError(error);
+    ministry.agent
+      .get('https://hesservis.turkiye.gov.tr')
+      .intercept({ path: /check-hes-code$/, method: 'POST' })
+      .replyWithError(error);
     return rejectionOf(ministry.client().checkHesCode(CODE));
   };
 
@@ -156,7 +182,11 @@ describe('network failures reported by the dispatcher', () => {
     ['an error without a code', new Error('boom')],
   ])('%s → HesConnectionError', async (_label, cause) => {
     const error = await withError(cause);
-    expect(error).toMatchObject({ code: 'HES_ERR_CONNECTION', category: 'transient', endpoint: 'check-hes-code' });
+    expect(error).toMatchObject({
+      code: 'HES_ERR_CONNECTION',
+      category: 'transient',
+      endpoint: 'check-hes-code',
+    });
     expect(error.cause).toBe(cause);
   });
 
@@ -225,7 +255,12 @@ describe('wire quirks through the client', () => {
       ),
     );
     const result = await ministry.client().checkHesCodePlus(CODE);
-    expect(result.plus).toEqual({ vaccinated: true, immune: false, testDataShared: null, lastNegativeTestAt: null });
+    expect(result.plus).toEqual({
+      vaccinated: true,
+      immune: false,
+      testDataShared: null,
+      lastNegativeTestAt: null,
+    });
   });
 });
 
@@ -245,7 +280,10 @@ describe('bad arguments never reach the wire', () => {
     [{ city: '', district: 'Konak', address: 'Kordon' }, 'visit.city must be a non-empty string'],
     [{ city: 'İzmir', district: '  ', address: 'Kordon' }, 'visit.district must be a non-empty string'],
     [{ city: 'İzmir', district: 'Konak' }, 'visit.address must be a non-empty string'],
-    [{ city: 'İzmir', district: 'Konak', address: 'K', latitude: 91 }, 'visit.latitude must be a number between -90 and 90'],
+    [
+      { city: 'İzmir', district: 'Konak', address: 'K', latitude: 91 },
+      'visit.latitude must be a number between -90 and 90',
+    ],
     [
       { city: 'İzmir', district: 'Konak', address: 'K', longitude: Number.NaN },
       'visit.longitude must be a number between -180 and 180',
@@ -277,7 +315,12 @@ describe('privacy: errors never carry a full HES code', () => {
   ])('%s', async (_label, answer) => {
     const error = await failingCall(answer);
     expect(isHesError(error)).toBe(true);
-    const everything = [error.message, String(error.stack), error.bodyExcerpt, inspect(error, { depth: 10 })].join('\n');
+    const everything = [
+      error.message,
+      String(error.stack),
+      error.bodyExcerpt,
+      inspect(error, { depth: 10 }),
+    ].join('\n');
     expect(everything).not.toContain(CODE);
     expect(everything.toUpperCase()).not.toContain(CODE);
     expect(everything).not.toContain('A1B2-C3D4-E5'.toLowerCase());

@@ -22,7 +22,11 @@ export interface MockMinistry {
   /** Answers the next `times` POSTs to `endpoint` (under `prefix`) with `answer(requestBody)`. */
   on(
     endpoint: string,
-    answer: (body: unknown) => { statusCode: number; data?: object | string; headers?: Record<string, string> },
+    answer: (body: unknown) => {
+      statusCode: number;
+      data?: object | string;
+      headers?: Record<string, string>;
+    },
     options?: { times?: number; prefix?: string },
   ): void;
   client(overrides?: Partial<HesClientOptions>): HesClient;

@@ -1,6 +1,5 @@
 import { type GatewayConfig, int, loadGatewayConfig, parseEnv, z } from '@hes/core';
 
-
 /** Settings only the API reads (SPEC §7 plus the intake limits), parsed once at boot. */
 const schema = z.object({
   PORT: int(3000, 0, 65_535),

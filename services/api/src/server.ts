@@ -1,4 +1,12 @@
-import { CheckEventHub, type ChecksQueue, ConfigError, createLogger, createPrisma, createRedis, QUEUES } from '@hes/core';
+import {
+  CheckEventHub,
+  type ChecksQueue,
+  ConfigError,
+  createLogger,
+  createPrisma,
+  createRedis,
+  QUEUES,
+} from '@hes/core';
 import { Queue } from 'bullmq';
 import { buildApp } from './app.js';
 import { type ApiConfig, loadApiConfig } from './config.js';
@@ -15,7 +23,10 @@ try {
 const log = createLogger({ name: 'hes-api', level: config.gateway.logLevel, pretty: config.logPretty });
 if (config.gateway.dataKeyIsDevDefault) log.warn('HES_DATA_KEY is not set: using the development data key');
 
-const prisma = createPrisma(config.gateway.databaseUrl, { connectionTimeoutMillis: 3_000, applicationName: 'hes-api' });
+const prisma = createPrisma(config.gateway.databaseUrl, {
+  connectionTimeoutMillis: 3_000,
+  applicationName: 'hes-api',
+});
 // failFast: with Redis down, enqueueing fails at once (the check is stored; the reconciler re-drives it).
 const redis = createRedis(config.gateway.redisUrl, { name: 'hes-api', failFast: true });
 const subscriber = createRedis(config.gateway.redisUrl, { name: 'hes-api-events' });
@@ -23,9 +34,17 @@ for (const [name, conn] of [
   ['redis', redis],
   ['redis-events', subscriber],
 ] as const) {
-  conn.on('error', (err) => log.warn({ err: { message: err.message, code: (err as { code?: string }).code }, connection: name }, 'redis error'));
+  conn.on('error', (err) =>
+    log.warn(
+      { err: { message: err.message, code: (err as { code?: string }).code }, connection: name },
+      'redis error',
+    ),
+  );
 }
-const queue: ChecksQueue = new Queue(QUEUES.checks, { connection: redis, prefix: config.gateway.redisPrefix });
+const queue: ChecksQueue = new Queue(QUEUES.checks, {
+  connection: redis,
+  prefix: config.gateway.redisPrefix,
+});
 queue.on('error', (err) => log.warn({ err }, 'queue error'));
 const events = new CheckEventHub(subscriber, config.gateway.redisPrefix);
 

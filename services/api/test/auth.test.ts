@@ -27,7 +27,12 @@ afterAll(() => h.close());
 type Route = { method: 'GET' | 'POST'; url: () => string; payload?: unknown; scope: 'read' | 'write' };
 const routes: Route[] = [
   { method: 'POST', url: () => '/v1/checks', payload: { hesCode: 'Z9Y8X7W6V5' }, scope: 'write' },
-  { method: 'POST', url: () => '/v1/batches', payload: { items: [{ hesCode: 'Z9Y8X7W6V5' }] }, scope: 'write' },
+  {
+    method: 'POST',
+    url: () => '/v1/batches',
+    payload: { items: [{ hesCode: 'Z9Y8X7W6V5' }] },
+    scope: 'write',
+  },
   { method: 'GET', url: () => `/v1/checks/${checkId}`, scope: 'read' },
   { method: 'GET', url: () => '/v1/checks', scope: 'read' },
   { method: 'GET', url: () => `/v1/batches/${batchId}`, scope: 'read' },
@@ -35,20 +40,40 @@ const routes: Route[] = [
 ];
 
 describe('authentication', () => {
-  it.each(routes)('$method $scope route without Authorization is 401 UNAUTHORIZED with WWW-Authenticate', async (r) => {
-    const res = await h.app.inject({ method: r.method, url: r.url(), ...(r.payload ? { payload: r.payload } : {}) });
-    expect(res.statusCode).toBe(401);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="hes-gateway"/);
-    expect(res.json()).toMatchObject({ status: 401, code: 'UNAUTHORIZED', title: expect.any(String), type: expect.stringMatching(/^urn:/) });
-  });
+  it.each(routes)(
+    '$method $scope route without Authorization is 401 UNAUTHORIZED with WWW-Authenticate',
+    async (r) => {
+      const res = await h.app.inject({
+        method: r.method,
+        url: r.url(),
+        ...(r.payload ? { payload: r.payload } : {}),
+      });
+      expect(res.statusCode).toBe(401);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="hes-gateway"/);
+      expect(res.json()).toMatchObject({
+        status: 401,
+        code: 'UNAUTHORIZED',
+        title: expect.any(String),
+        type: expect.stringMatching(/^urn:/),
+      });
+    },
+  );
 
   it('rejects a non-Bearer scheme, an unknown key and a revoked key with 401', async () => {
-    const basic = await h.app.inject({ method: 'GET', url: '/v1/checks', headers: { authorization: 'Basic dXNlcjpwYXNz' } });
+    const basic = await h.app.inject({
+      method: 'GET',
+      url: '/v1/checks',
+      headers: { authorization: 'Basic dXNlcjpwYXNz' },
+    });
     expect(basic.statusCode).toBe(401);
     expect(basic.json().code).toBe('UNAUTHORIZED');
 
-    const unknown = await h.app.inject({ method: 'GET', url: '/v1/checks', headers: h.auth('hes_doesnotexist0000000000000000') });
+    const unknown = await h.app.inject({
+      method: 'GET',
+      url: '/v1/checks',
+      headers: h.auth('hes_doesnotexist0000000000000000'),
+    });
     expect(unknown.statusCode).toBe(401);
     expect(unknown.headers['www-authenticate']).toContain('error="invalid_token"');
   });

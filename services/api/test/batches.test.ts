@@ -14,7 +14,12 @@ afterAll(() => h.close());
 const code = (i: number) => `R${String(i).padStart(9, '0')}`;
 
 function postJson(payload: unknown, query = '') {
-  return h.app.inject({ method: 'POST', url: `/v1/batches${query}`, headers: h.auth(h.keys.readWrite), payload: payload as object });
+  return h.app.inject({
+    method: 'POST',
+    url: `/v1/batches${query}`,
+    headers: h.auth(h.keys.readWrite),
+    payload: payload as object,
+  });
 }
 
 function postCsv(csv: string | Buffer, query = '') {
@@ -85,7 +90,10 @@ describe('POST /v1/batches (JSON)', () => {
   });
 
   it('employee rosters get one job per check', async () => {
-    const res = await postJson({ kind: 'employee', items: [0, 1, 2, 3].map((i) => ({ hesCode: code(9_000 + i) })) });
+    const res = await postJson({
+      kind: 'employee',
+      items: [0, 1, 2, 3].map((i) => ({ hesCode: code(9_000 + i) })),
+    });
     expect(res.statusCode).toBe(202);
     const rows = await h.db.prisma.check.findMany({ where: { batchId: res.json().id } });
     expect(rows.every((r) => r.kind === 'employee')).toBe(true);
@@ -106,7 +114,11 @@ describe('POST /v1/batches (JSON)', () => {
   it('a roster of only malformed codes is completed at once and queues nothing', async () => {
     const res = await postJson({ items: [{ hesCode: 'x' }, { hesCode: '12' }] });
     expect(res.statusCode).toBe(202);
-    expect(res.json()).toMatchObject({ status: 'completed', counts: { completed: 2 }, outcomes: { INVALID: 2 } });
+    expect(res.json()).toMatchObject({
+      status: 'completed',
+      counts: { completed: 2 },
+      outcomes: { INVALID: 2 },
+    });
     expect(res.json().completedAt).not.toBeNull();
     expect(await batchJobs(res.json().id)).toHaveLength(0);
   });
@@ -116,7 +128,11 @@ describe('POST /v1/batches (JSON)', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('VISIT_REQUIRED');
 
-    const withDefault = await h.buildExtra({ HES_VISIT_CITY: 'Ankara', HES_VISIT_DISTRICT: 'Çankaya', HES_VISIT_ADDRESS: 'Kızılay' });
+    const withDefault = await h.buildExtra({
+      HES_VISIT_CITY: 'Ankara',
+      HES_VISIT_DISTRICT: 'Çankaya',
+      HES_VISIT_ADDRESS: 'Kızılay',
+    });
     const ok = await withDefault.inject({
       method: 'POST',
       url: '/v1/batches',
@@ -127,7 +143,13 @@ describe('POST /v1/batches (JSON)', () => {
     const rows = await h.db.prisma.check.findMany({ where: { batchId: ok.json().id } });
     expect(rows).toHaveLength(2);
     for (const r of rows) {
-      expect(r.visit).toEqual({ city: 'Ankara', district: 'Çankaya', address: 'Kızılay', latitude: null, longitude: null });
+      expect(r.visit).toEqual({
+        city: 'Ankara',
+        district: 'Çankaya',
+        address: 'Kızılay',
+        latitude: null,
+        longitude: null,
+      });
       expect(r.jobId).toBe(singleJobId(r.id));
     }
   });
@@ -171,8 +193,16 @@ describe('POST /v1/batches (CSV)', () => {
     ]);
     const res = await postCsv(csv, '?kind=employee');
     expect(res.statusCode, res.body).toBe(202);
-    expect(res.json()).toMatchObject({ kind: 'employee', total: 4, counts: { queued: 3, completed: 1 }, outcomes: { INVALID: 1 } });
-    const rows = await h.db.prisma.check.findMany({ where: { batchId: res.json().id }, orderBy: { seq: 'asc' } });
+    expect(res.json()).toMatchObject({
+      kind: 'employee',
+      total: 4,
+      counts: { queued: 3, completed: 1 },
+      outcomes: { INVALID: 1 },
+    });
+    const rows = await h.db.prisma.check.findMany({
+      where: { batchId: res.json().id },
+      orderBy: { seq: 'asc' },
+    });
     expect(rows.map((r) => [r.reference, r.identityLast3, r.outcome])).toEqual([
       ['Doe, John', '792', null],
       ['ref "quoted"', null, null],
@@ -207,7 +237,10 @@ describe('POST /v1/batches (CSV)', () => {
   it('a bad identityLast3 names its line', async () => {
     const res = await postCsv('hesCode,reference,identityLast3\nS100000001,a,79\n');
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ path: '/items/0/identityLast3', message: expect.stringMatching(/^line 2/) }] });
+    expect(res.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ path: '/items/0/identityLast3', message: expect.stringMatching(/^row 1:/) }],
+    });
   });
 
   it('100 001 CSV rows are 413 BATCH_TOO_LARGE and nothing is written', async () => {
@@ -225,14 +258,27 @@ describe('batch progress and export', () => {
   let ids: string[];
 
   beforeAll(async () => {
-    const items = [...Array.from({ length: 6 }, (_, i) => ({ hesCode: code(50_000 + i), reference: `p-${i}`, identityLast3: '792' })), { hesCode: '??', reference: 'p-bad' }];
+    const items = [
+      ...Array.from({ length: 6 }, (_, i) => ({
+        hesCode: code(50_000 + i),
+        reference: `p-${i}`,
+        identityLast3: '792',
+      })),
+      { hesCode: '??', reference: 'p-bad' },
+    ];
     const res = await postJson({ items });
     batchId = res.json().id;
-    ids = (await h.db.prisma.check.findMany({ where: { batchId }, orderBy: { seq: 'asc' } })).map((r) => r.id);
+    ids = (await h.db.prisma.check.findMany({ where: { batchId }, orderBy: { seq: 'asc' } })).map(
+      (r) => r.id,
+    );
   });
 
   async function progress() {
-    const res = await h.app.inject({ method: 'GET', url: `/v1/batches/${batchId}`, headers: h.auth(h.keys.read) });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: `/v1/batches/${batchId}`,
+      headers: h.auth(h.keys.read),
+    });
     expect(res.statusCode).toBe(200);
     return res.json();
   }
@@ -261,7 +307,10 @@ describe('batch progress and export', () => {
     await h.completeCheck(ids[3]!, { outcome: 'EXPIRED' });
     await h.completeCheck(ids[4]!, { status: 'failed' });
     await h.completeCheck(ids[5]!, { outcome: 'RISKLESS' });
-    await h.db.prisma.batch.update({ where: { id: batchId }, data: { completedAt: new Date(), status: 'completed' } });
+    await h.db.prisma.batch.update({
+      where: { id: batchId },
+      data: { completedAt: new Date(), status: 'completed' },
+    });
     const done = await progress();
     expect(done).toMatchObject({
       status: 'completed',
@@ -273,15 +322,27 @@ describe('batch progress and export', () => {
 
   it('unknown batches are 404', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'nope']) {
-      const res = await h.app.inject({ method: 'GET', url: `/v1/batches/${id}`, headers: h.auth(h.keys.read) });
+      const res = await h.app.inject({
+        method: 'GET',
+        url: `/v1/batches/${id}`,
+        headers: h.auth(h.keys.read),
+      });
       expect(res.statusCode).toBe(404);
-      const list = await h.app.inject({ method: 'GET', url: `/v1/batches/${id}/checks`, headers: h.auth(h.keys.read) });
+      const list = await h.app.inject({
+        method: 'GET',
+        url: `/v1/batches/${id}/checks`,
+        headers: h.auth(h.keys.read),
+      });
       expect(list.statusCode).toBe(404);
     }
   });
 
   it('lists the batch checks with pagination and filters', async () => {
-    const first = await h.app.inject({ method: 'GET', url: `/v1/batches/${batchId}/checks?limit=4`, headers: h.auth(h.keys.read) });
+    const first = await h.app.inject({
+      method: 'GET',
+      url: `/v1/batches/${batchId}/checks?limit=4`,
+      headers: h.auth(h.keys.read),
+    });
     expect(first.statusCode).toBe(200);
     const p1 = first.json();
     expect(p1.items.map((c: { id: string }) => c.id)).toEqual(ids.slice(0, 4));
@@ -292,7 +353,11 @@ describe('batch progress and export', () => {
     });
     expect(second.json().items.map((c: { id: string }) => c.id)).toEqual(ids.slice(4));
     expect(second.json().nextCursor).toBeNull();
-    const riskless = await h.app.inject({ method: 'GET', url: `/v1/batches/${batchId}/checks?outcome=RISKLESS`, headers: h.auth(h.keys.read) });
+    const riskless = await h.app.inject({
+      method: 'GET',
+      url: `/v1/batches/${batchId}/checks?outcome=RISKLESS`,
+      headers: h.auth(h.keys.read),
+    });
     expect(riskless.json().items.map((c: { id: string }) => c.id)).toEqual([ids[0], ids[5]]);
   });
 
@@ -307,8 +372,22 @@ describe('batch progress and export', () => {
     expect(res.headers['content-disposition']).toBe(`attachment; filename="batch-${batchId}.csv"`);
     const records = parse(res.body, { columns: true }) as Record<string, string>[];
     expect(Object.keys(records[0]!)).toEqual([
-      'id', 'reference', 'hesCode', 'status', 'outcome', 'identityMatch', 'maskedIdentityNumber', 'maskedFirstName',
-      'maskedLastName', 'codeExpiresAt', 'vaccinated', 'immune', 'testDataShared', 'lastNegativeTestAt', 'errorCode', 'completedAt',
+      'id',
+      'reference',
+      'hesCode',
+      'status',
+      'outcome',
+      'identityMatch',
+      'maskedIdentityNumber',
+      'maskedFirstName',
+      'maskedLastName',
+      'codeExpiresAt',
+      'vaccinated',
+      'immune',
+      'testDataShared',
+      'lastNegativeTestAt',
+      'errorCode',
+      'completedAt',
     ]);
     expect(records.map((r) => r.id)).toEqual(ids);
     expect(records[1]).toMatchObject({
@@ -328,7 +407,10 @@ describe('batch progress and export', () => {
   });
 
   it('the CSV export streams large batches in keyset pages', async () => {
-    const items = Array.from({ length: 2_345 }, (_, i) => ({ hesCode: code(60_000 + i), reference: `big-${i}` }));
+    const items = Array.from({ length: 2_345 }, (_, i) => ({
+      hesCode: code(60_000 + i),
+      reference: `big-${i}`,
+    }));
     const batch = (await postJson({ items })).json();
     const res = await h.app.inject({
       method: 'GET',

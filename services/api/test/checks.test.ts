@@ -1,6 +1,6 @@
 import { CodeVault, QUEUES, singleJobId } from '@hes/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA_KEY, type ApiHarness, startApi, waitFor } from './helpers.js';
+import { type ApiHarness, DATA_KEY, startApi, waitFor } from './helpers.js';
 
 let h: ApiHarness;
 const vault = new CodeVault(Buffer.from(DATA_KEY, 'base64'));
@@ -14,7 +14,10 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-function submit(payload: object, opts: { query?: string; headers?: Record<string, string>; key?: string } = {}) {
+function submit(
+  payload: object,
+  opts: { query?: string; headers?: Record<string, string>; key?: string } = {},
+) {
   return h.app.inject({
     method: 'POST',
     url: `/v1/checks${opts.query ?? ''}`,
@@ -25,7 +28,10 @@ function submit(payload: object, opts: { query?: string; headers?: Record<string
 
 /** Every string a row holds, flattened, to search for a leaked code. */
 async function rowText(id: string): Promise<string> {
-  const rows = await h.db.prisma.$queryRawUnsafe<unknown[]>('SELECT to_jsonb(c)::text AS j FROM checks c WHERE id = $1::uuid', id);
+  const rows = await h.db.prisma.$queryRawUnsafe<unknown[]>(
+    'SELECT to_jsonb(c)::text AS j FROM checks c WHERE id = $1::uuid',
+    id,
+  );
   return JSON.stringify(rows);
 }
 
@@ -100,16 +106,31 @@ describe('POST /v1/checks', () => {
     });
     expect(own.statusCode).toBe(202);
     const ownRow = await h.db.prisma.check.findUniqueOrThrow({ where: { id: own.json().id } });
-    expect(ownRow.visit).toEqual({ city: 'İzmir', district: 'Konak', address: 'Kordon 5', latitude: 38.42, longitude: 27.13 });
+    expect(ownRow.visit).toEqual({
+      city: 'İzmir',
+      district: 'Konak',
+      address: 'Kordon 5',
+      latitude: 38.42,
+      longitude: 27.13,
+    });
 
     const dflt = await submit({ hesCode: 'D4E5F6G7H8', kind: 'visitor' });
     expect(dflt.statusCode).toBe(202);
     const dfltRow = await h.db.prisma.check.findUniqueOrThrow({ where: { id: dflt.json().id } });
-    expect(dfltRow.visit).toEqual({ city: 'Ankara', district: 'Çankaya', address: 'Atatürk Blv. 1', latitude: null, longitude: null });
+    expect(dfltRow.visit).toEqual({
+      city: 'Ankara',
+      district: 'Çankaya',
+      address: 'Atatürk Blv. 1',
+      latitude: null,
+      longitude: null,
+    });
   });
 
   it('a caller x-request-id that is not a sane id is replaced', async () => {
-    const res = await submit({ hesCode: 'B2C3D4E5F6' }, { headers: { 'x-request-id': 'bad id with spaces' } });
+    const res = await submit(
+      { hesCode: 'B2C3D4E5F6' },
+      { headers: { 'x-request-id': 'bad id with spaces' } },
+    );
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
@@ -120,12 +141,21 @@ describe('GET /v1/checks/:id', () => {
     await h.db.prisma.check.update({
       where: { id: created.id },
       data: {
-        plus: { vaccinated: true, immune: false, testDataShared: null, lastNegativeTestAt: '2021-08-09T11:51:30.597Z' },
+        plus: {
+          vaccinated: true,
+          immune: false,
+          testDataShared: null,
+          lastNegativeTestAt: '2021-08-09T11:51:30.597Z',
+        },
         identityMatch: true,
       },
     });
     await h.completeCheck(created.id, { outcome: 'RISKY' });
-    const res = await h.app.inject({ method: 'GET', url: `/v1/checks/${created.id}`, headers: h.auth(h.keys.read) });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: `/v1/checks/${created.id}`,
+      headers: h.auth(h.keys.read),
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       id: created.id,
@@ -136,7 +166,12 @@ describe('GET /v1/checks/:id', () => {
       person: { maskedIdentityNumber: '********792', maskedFirstName: 'DE****', maskedLastName: 'DE****' },
       codeExpiresAt: '2070-12-30T13:00:00.000Z',
       identityMatch: true,
-      plus: { vaccinated: true, immune: false, testDataShared: null, lastNegativeTestAt: '2021-08-09T11:51:30.597Z' },
+      plus: {
+        vaccinated: true,
+        immune: false,
+        testDataShared: null,
+        lastNegativeTestAt: '2021-08-09T11:51:30.597Z',
+      },
       error: null,
       attempts: 1,
       completedAt: expect.any(String),
@@ -147,8 +182,16 @@ describe('GET /v1/checks/:id', () => {
   it('a failed check carries its error', async () => {
     const created = (await submit({ hesCode: 'F6G7H8J9K1' })).json();
     await h.completeCheck(created.id, { status: 'failed', errorCode: 'UPSTREAM_UNAVAILABLE' });
-    const res = await h.app.inject({ method: 'GET', url: `/v1/checks/${created.id}`, headers: h.auth(h.keys.read) });
-    expect(res.json()).toMatchObject({ status: 'failed', outcome: null, error: { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up' } });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: `/v1/checks/${created.id}`,
+      headers: h.auth(h.keys.read),
+    });
+    expect(res.json()).toMatchObject({
+      status: 'failed',
+      outcome: null,
+      error: { code: 'UPSTREAM_UNAVAILABLE', message: 'gave up' },
+    });
   });
 });
 
@@ -200,7 +243,9 @@ describe('Idempotency-Key', () => {
 
   it('the same key with a different body is 422 IDEMPOTENCY_KEY_REUSED', async () => {
     const headers = { 'idempotency-key': 'idem-diff' };
-    expect((await submit({ hesCode: 'K1L2M3N4P5', reference: 'idem-diff' }, { headers })).statusCode).toBe(202);
+    expect((await submit({ hesCode: 'K1L2M3N4P5', reference: 'idem-diff' }, { headers })).statusCode).toBe(
+      202,
+    );
     const res = await submit({ hesCode: 'K1L2M3N4P6', reference: 'idem-diff' }, { headers });
     expect(res.statusCode).toBe(422);
     expect(res.json().code).toBe('IDEMPOTENCY_KEY_REUSED');
@@ -210,15 +255,23 @@ describe('Idempotency-Key', () => {
 
   it('keys are per API key', async () => {
     const headers = { 'idempotency-key': 'idem-per-key' };
-    const a = await submit({ hesCode: 'L2M3N4P5Q6', reference: 'idem-per-key' }, { headers, key: h.keys.write });
-    const b = await submit({ hesCode: 'L2M3N4P5Q6', reference: 'idem-per-key' }, { headers, key: h.keys.admin });
+    const a = await submit(
+      { hesCode: 'L2M3N4P5Q6', reference: 'idem-per-key' },
+      { headers, key: h.keys.write },
+    );
+    const b = await submit(
+      { hesCode: 'L2M3N4P5Q6', reference: 'idem-per-key' },
+      { headers, key: h.keys.admin },
+    );
     expect(b.json().id).not.toBe(a.json().id);
   });
 
   it('concurrent duplicates create one check', async () => {
     const headers = { 'idempotency-key': 'idem-race' };
     const results = await Promise.all(
-      Array.from({ length: 12 }, () => submit({ hesCode: 'M3N4P5Q6R7', reference: 'idem-race' }, { headers })),
+      Array.from({ length: 12 }, () =>
+        submit({ hesCode: 'M3N4P5Q6R7', reference: 'idem-race' }, { headers }),
+      ),
     );
     for (const r of results) expect([200, 202]).toContain(r.statusCode);
     expect(new Set(results.map((r) => r.json().id)).size).toBe(1);

@@ -1,9 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { CheckEventHub, type ChecksQueue, createApiKey, createRedis, publishChecksFinal, QUEUES } from '@hes/core';
-// Test helpers are deliberately not on @hes/core's main entry.
-import { createTestDatabase, createTestRedis } from '../../../packages/core/src/testing/index.js';
+import {
+  CheckEventHub,
+  type ChecksQueue,
+  createApiKey,
+  createRedis,
+  publishChecksFinal,
+  QUEUES,
+} from '@hes/core';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
+// Test helpers are deliberately not on @hes/core's main entry.
+import { createTestDatabase, createTestRedis } from '../../../packages/core/src/testing/index.js';
 import { buildApp } from '../src/app.js';
 import { loadApiConfig } from '../src/config.js';
 
@@ -53,7 +60,10 @@ export async function startApi(label: string, env: Record<string, string> = {}):
       ...env,
       ...extraEnv,
     });
-    const queue: ChecksQueue = new Queue(QUEUES.checks, { connection: redis.connection, prefix: redis.prefix });
+    const queue: ChecksQueue = new Queue(QUEUES.checks, {
+      connection: redis.connection,
+      prefix: redis.prefix,
+    });
     const subscriber = createRedis(redis.url, { name: `test-${label}-events` });
     subscriber.on('error', () => {});
     const events = new CheckEventHub(subscriber, redis.prefix);
@@ -67,8 +77,7 @@ export async function startApi(label: string, env: Record<string, string> = {}):
   }
 
   const { app, queue } = await build({});
-  const key = async (name: string, scopes: string[]) =>
-    (await createApiKey(db.prisma, { name, scopes })).key;
+  const key = async (name: string, scopes: string[]) => (await createApiKey(db.prisma, { name, scopes })).key;
   const keys = {
     read: await key('reader', ['checks:read']),
     write: await key('writer', ['checks:write']),
@@ -90,7 +99,8 @@ export async function startApi(label: string, env: Record<string, string> = {}):
         data: {
           status,
           outcome: status === 'completed' ? (result.outcome ?? 'RISKLESS') : null,
-          maskedIdentityNumber: status === 'completed' ? (result.maskedIdentityNumber ?? '********792') : null,
+          maskedIdentityNumber:
+            status === 'completed' ? (result.maskedIdentityNumber ?? '********792') : null,
           maskedFirstName: status === 'completed' ? 'DE****' : null,
           maskedLastName: status === 'completed' ? 'DE****' : null,
           codeExpiresAt: status === 'completed' ? new Date('2070-12-30T13:00:00Z') : null,

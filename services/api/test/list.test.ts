@@ -31,7 +31,10 @@ afterAll(() => h.close());
 async function list(qs: string) {
   const res = await h.app.inject({ method: 'GET', url: `/v1/checks?${qs}`, headers: h.auth(h.keys.read) });
   expect(res.statusCode, res.body).toBe(200);
-  return res.json() as { items: { id: string; reference: string; status: string; outcome: string | null }[]; nextCursor: string | null };
+  return res.json() as {
+    items: { id: string; reference: string; status: string; outcome: string | null }[];
+    nextCursor: string | null;
+  };
 }
 
 describe('GET /v1/checks', () => {

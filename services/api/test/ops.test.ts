@@ -32,7 +32,9 @@ async function degradedApp(opts: { pgDown?: boolean; redisDown?: boolean }): Pro
     LOG_LEVEL: 'silent',
   });
   const prisma = opts.pgDown ? createPrisma(DEAD_PG, { connectionTimeoutMillis: 500 }) : h.db.prisma;
-  const redis = opts.redisDown ? createRedis(DEAD_REDIS, { name: 'dead', failFast: true }) : h.redis.connection;
+  const redis = opts.redisDown
+    ? createRedis(DEAD_REDIS, { name: 'dead', failFast: true })
+    : h.redis.connection;
   redis.on('error', () => {});
   const queue: ChecksQueue = new Queue(QUEUES.checks, { connection: redis, prefix: h.redis.prefix });
   queue.on('error', () => {});
@@ -59,21 +61,30 @@ describe('health', () => {
   it('GET /readyz is 200 when PostgreSQL and Redis answer', async () => {
     const res = await h.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'ok', checks: { postgres: { status: 'ok' }, redis: { status: 'ok' } } });
+    expect(res.json()).toMatchObject({
+      status: 'ok',
+      checks: { postgres: { status: 'ok' }, redis: { status: 'ok' } },
+    });
   });
 
   it('GET /readyz is 503 naming PostgreSQL when it is down', async () => {
     const app = await degradedApp({ pgDown: true });
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ status: 'unavailable', checks: { postgres: { status: 'failed' }, redis: { status: 'ok' } } });
+    expect(res.json()).toMatchObject({
+      status: 'unavailable',
+      checks: { postgres: { status: 'failed' }, redis: { status: 'ok' } },
+    });
   });
 
   it('GET /readyz is 503 naming Redis when it is down', async () => {
     const app = await degradedApp({ redisDown: true });
     const res = await app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ status: 'unavailable', checks: { postgres: { status: 'ok' }, redis: { status: 'failed' } } });
+    expect(res.json()).toMatchObject({
+      status: 'unavailable',
+      checks: { postgres: { status: 'ok' }, redis: { status: 'failed' } },
+    });
   });
 });
 
@@ -119,16 +130,39 @@ describe('degraded dependencies', () => {
 
 describe('metrics', () => {
   it('exposes request durations by route template and intake counters without codes or references', async () => {
-    await h.app.inject({ method: 'POST', url: '/v1/checks', headers: h.auth(h.keys.admin), payload: { hesCode: 'M1E2T3R4I5', reference: 'secret-ref' } });
-    await h.app.inject({ method: 'POST', url: '/v1/checks', headers: h.auth(h.keys.admin), payload: { hesCode: 'M1E2' } });
-    const created = await h.app.inject({ method: 'POST', url: '/v1/batches', headers: h.auth(h.keys.admin), payload: { kind: 'plus', items: [{ hesCode: 'M1E2T3R4I5' }, { hesCode: 'x' }] } });
-    await h.app.inject({ method: 'GET', url: `/v1/batches/${created.json().id}`, headers: h.auth(h.keys.admin) });
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/checks',
+      headers: h.auth(h.keys.admin),
+      payload: { hesCode: 'M1E2T3R4I5', reference: 'secret-ref' },
+    });
+    await h.app.inject({
+      method: 'POST',
+      url: '/v1/checks',
+      headers: h.auth(h.keys.admin),
+      payload: { hesCode: 'M1E2' },
+    });
+    const created = await h.app.inject({
+      method: 'POST',
+      url: '/v1/batches',
+      headers: h.auth(h.keys.admin),
+      payload: { kind: 'plus', items: [{ hesCode: 'M1E2T3R4I5' }, { hesCode: 'x' }] },
+    });
+    await h.app.inject({
+      method: 'GET',
+      url: `/v1/batches/${created.json().id}`,
+      headers: h.auth(h.keys.admin),
+    });
     const res = await h.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const text = res.body;
-    expect(text).toMatch(/hes_api_http_request_duration_seconds_count\{method="POST",route="\/v1\/checks",status_code="202"\} \d+/);
-    expect(text).toMatch(/hes_api_http_request_duration_seconds_count\{method="GET",route="\/v1\/batches\/:id",status_code="200"\} 1/);
+    expect(text).toMatch(
+      /hes_api_http_request_duration_seconds_count\{method="POST",route="\/v1\/checks",status_code="202"\} \d+/,
+    );
+    expect(text).toMatch(
+      /hes_api_http_request_duration_seconds_count\{method="GET",route="\/v1\/batches\/:id",status_code="200"\} 1/,
+    );
     expect(text).toMatch(/hes_api_checks_accepted_total\{kind="standard",source="single"\} 1/);
     expect(text).toMatch(/hes_api_checks_accepted_total\{kind="plus",source="batch"\} 1/);
     expect(text).toMatch(/hes_api_checks_rejected_total\{reason="INVALID_HES_CODE"\} 2/);
@@ -145,9 +179,11 @@ describe('OpenAPI', () => {
     expect(res.statusCode).toBe(200);
     const doc = res.json();
     expect(doc.openapi).toMatch(/^3\./);
-    expect(doc.components.securitySchemes.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer' }));
-    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) =>
-      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+    expect(doc.components.securitySchemes.bearer).toEqual(
+      expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    );
+    const routes = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
+      ([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
     );
     expect(routes.sort()).toEqual(
       [
@@ -167,7 +203,10 @@ describe('OpenAPI', () => {
     const post = doc.paths['/v1/checks'].post;
     expect(post.requestBody.content['application/json'].schema.properties).toHaveProperty('hesCode');
     expect(post.responses['422'].content['application/problem+json']).toBeDefined();
-    expect(Object.keys(doc.paths['/v1/batches'].post.requestBody.content).sort()).toEqual(['application/json', 'text/csv']);
+    expect(Object.keys(doc.paths['/v1/batches'].post.requestBody.content).sort()).toEqual([
+      'application/json',
+      'text/csv',
+    ]);
   });
 
   it('serves Swagger UI at /docs', async () => {

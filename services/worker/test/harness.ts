@@ -9,6 +9,7 @@ import {
   isBulkKind,
   type Logger,
   type PlannedJob,
+  type Prisma,
   planBulk,
   planSingle,
   QUEUES,
@@ -24,13 +25,15 @@ import { createWorkerRuntime, type WorkerRuntime, type WorkerRuntimeDeps } from 
 export const SANDBOX_USERNAME = 'worker-tests';
 export const SANDBOX_PASSWORD = 'worker-tests-secret';
 
+export type CheckRow = Awaited<ReturnType<TestDatabase['prisma']['check']['findFirstOrThrow']>>;
+
 export interface InsertSpec {
   kind: CheckKind;
   codes: readonly string[];
   /** Roster checks: one batch row; bulk kinds are planned in bulk chunks. */
   roster?: boolean;
   identityLast3?: (code: string, index: number) => string | null;
-  visit?: Record<string, unknown> | null;
+  visit?: Prisma.InputJsonObject | null;
   /** Overrides the chunk size of planBulk (default 500). */
   chunkSize?: number;
 }
@@ -184,7 +187,7 @@ export class Harness {
     return inserted;
   }
 
-  checks(ids: readonly string[]) {
+  checks(ids: readonly string[]): Promise<CheckRow[]> {
     return this.db.prisma.check.findMany({ where: { id: { in: [...ids] } }, orderBy: { seq: 'asc' } });
   }
 

@@ -59,9 +59,10 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     const { clock, a, b } = fleet(4);
     await a.acquire();
     clock.t += 60_000;
+    const idleUntil = clock.t;
     const first = await b.acquire();
     const second = await a.acquire();
-    expect(first.slotAt).toBe(clock.t);
+    expect(first.slotAt).toBe(idleUntil);
     expect(second.slotAt - first.slotAt).toBe(250);
   });
 
@@ -139,6 +140,15 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     expect(limiter.isLate(await limiter.acquire())).toBe(false);
     lateByMs = 30;
     expect(limiter.isLate(await limiter.acquire())).toBe(true);
+  });
+
+  it('does not hand out its outstanding slots again when Redis lost the schedule (flush, failover)', async () => {
+    const { a } = fleet(10);
+    const held = [];
+    for (let i = 0; i < 5; i++) held.push((await a.acquire()).slotAt);
+    await redis.flush();
+    const next = await a.acquire();
+    expect(next.slotAt).toBe(held[4]! + 100);
   });
 
   it('a drain signal aborts the wait', async () => {

@@ -29,7 +29,7 @@ export class CodeVault {
   }
 
   /** `aad` binds the ciphertext to its row (the check id), so rows cannot be swapped. */
-  encrypt(code: string, aad: string): Buffer {
+  encrypt(code: string, aad: string): Buffer<ArrayBuffer> {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.#encKey, iv);
     cipher.setAAD(Buffer.from(aad, 'utf8'));

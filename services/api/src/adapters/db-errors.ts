@@ -30,7 +30,8 @@ export function isDatabaseUnavailable(err: unknown, depth = 0): boolean {
   if (typeof err !== 'object' || err === null || depth > 3) return false;
   const e = err as MaybeDbError;
   if (typeof e.code === 'string') {
-    if (PRISMA_UNAVAILABLE.has(e.code) || NET_CODES.has(e.code) || SQLSTATE_UNAVAILABLE.test(e.code)) return true;
+    if (PRISMA_UNAVAILABLE.has(e.code) || NET_CODES.has(e.code) || SQLSTATE_UNAVAILABLE.test(e.code))
+      return true;
   }
   const kind = e.meta?.driverAdapterError?.cause?.kind;
   if (typeof kind === 'string' && ADAPTER_UNAVAILABLE.has(kind)) return true;

@@ -33,7 +33,10 @@ export class JobQueue {
     if (jobs.length === 0) return true;
     // BullMQ waits for a connection that is down instead of failing; the caller must not wait with it.
     if (!this.#connected()) {
-      log.warn({ jobs: jobs.length, firstJobId: jobs[0]?.jobId }, 'Redis unavailable, not enqueued; the reconciler will re-drive the stored checks');
+      log.warn(
+        { jobs: jobs.length, firstJobId: jobs[0]?.jobId },
+        'Redis unavailable, not enqueued; the reconciler will re-drive the stored checks',
+      );
       return false;
     }
     let timer: NodeJS.Timeout | undefined;
@@ -46,7 +49,10 @@ export class JobQueue {
       await Promise.race([enqueuePlanned(this.#queue, jobs, this.#policy), timeout]);
       return true;
     } catch (err) {
-      log.warn({ err, jobs: jobs.length, firstJobId: jobs[0]?.jobId }, 'enqueue failed; the reconciler will re-drive the stored checks');
+      log.warn(
+        { err, jobs: jobs.length, firstJobId: jobs[0]?.jobId },
+        'enqueue failed; the reconciler will re-drive the stored checks',
+      );
       return false;
     } finally {
       clearTimeout(timer);

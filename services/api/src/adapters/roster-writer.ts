@@ -1,7 +1,10 @@
 import type { CheckKind, PgPool } from '@hes/core';
 import { DatabaseUnavailableError } from '../domain/problem.js';
 
-/** Column arrays of up to a few thousand roster checks; INVALID rows carry null cipher/hmac/job. */
+/**
+ * Column arrays of up to a few thousand roster checks. INVALID rows have a null cipher (and hmac and
+ * job). Job ids repeat for 500 rows of a bulk job, so rows carry a 1-based index into `jobIds`.
+ */
 export interface RosterChunk {
   ids: string[];
   masked: string[];
@@ -9,8 +12,8 @@ export interface RosterChunk {
   hmacs: (string | null)[];
   references: (string | null)[];
   identityLast3: (string | null)[];
-  jobIds: (string | null)[];
-  invalid: boolean[];
+  jobIndex: (number | null)[];
+  jobIds: string[];
 }
 
 export interface NewBatch {
@@ -33,14 +36,14 @@ const INSERT_BATCH = `
 const INSERT_CHECKS = `
   INSERT INTO checks (id, kind, status, outcome, code_masked, code_cipher, code_hmac, reference, identity_last3,
                       batch_id, visit, job_id, request_id, api_key_id, completed_at)
-  SELECT r.id, $9::"CheckKind",
-         CASE WHEN r.invalid THEN 'completed' ELSE 'queued' END::"CheckStatus",
-         CASE WHEN r.invalid THEN 'INVALID' END::"CheckOutcome",
+  SELECT r.id, $8::"CheckKind",
+         CASE WHEN r.cipher IS NULL THEN 'completed' ELSE 'queued' END::"CheckStatus",
+         CASE WHEN r.cipher IS NULL THEN 'INVALID' END::"CheckOutcome",
          r.masked, r.cipher, r.hmac, r.reference, r.last3,
-         $10::uuid, CASE WHEN r.invalid THEN NULL ELSE $11::jsonb END, r.job_id, $12, $13::uuid,
-         CASE WHEN r.invalid THEN now() END
-  FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])
-       AS r(id, masked, cipher, hmac, reference, last3, job_id, invalid)`;
+         $9::uuid, CASE WHEN r.cipher IS NOT NULL THEN $10::jsonb END, ($7::text[])[r.job], $11, $12::uuid,
+         CASE WHEN r.cipher IS NULL THEN now() END
+  FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::text[], $5::text[], $6::text[], $13::int[])
+       AS r(id, masked, cipher, hmac, reference, last3, job)`;
 
 /**
  * Writes a batch and all its checks in one transaction with multi-row statements. `chunks` is
@@ -69,10 +72,7 @@ export async function writeRoster(
     const visit = batch.visit ? JSON.stringify(batch.visit) : null;
     let pending: Promise<unknown> | null = null;
     for (const c of chunks) {
-      let T1 = performance.now();
       if (pending) await pending;
-      console.error('  wait prev', Math.round(performance.now() - T1));
-      T1 = performance.now();
       pending = client.query(INSERT_CHECKS, [
         c.ids,
         c.masked,
@@ -81,14 +81,13 @@ export async function writeRoster(
         c.references,
         c.identityLast3,
         c.jobIds,
-        c.invalid,
         batch.kind,
         batch.id,
         visit,
         batch.requestId,
         batch.apiKeyId,
+        c.jobIndex,
       ]);
-      console.error('  send', Math.round(performance.now() - T1));
       // Handled here too so a failure surfacing while the next chunk is computed is not "unhandled".
       pending.catch(() => {});
     }

@@ -41,61 +41,87 @@ interface Planned {
   ids: string[];
   codes: (string | null)[];
   masked: string[];
-  jobIds: (string | null)[];
+  /** Per item: index into `jobs`, or -1 for an INVALID item (no job). */
+  jobOf: Int32Array;
   jobs: PlannedJob[];
   valid: number;
 }
 
 /** Ids, normalised codes and the job of every check, before anything is written (job_id is stored). */
 function plan(kind: CheckKind, batchId: string, items: readonly RosterItem[], requestId: string): Planned {
-  const ids = new Array<string>(items.length);
-  const codes = new Array<string | null>(items.length);
-  const masked = new Array<string>(items.length);
+  const n = items.length;
+  const ids = new Array<string>(n);
+  const codes = new Array<string | null>(n);
+  const masked = new Array<string>(n);
   const validIds: string[] = [];
-  for (let i = 0; i < items.length; i++) {
+  const validAt: number[] = [];
+  for (let i = 0; i < n; i++) {
     const id = randomUUID();
     const code = intakeCode(items[i]!.hesCode);
     ids[i] = id;
     masked[i] = code.masked;
     codes[i] = code.ok ? code.code : null;
-    if (code.ok) validIds.push(id);
+    if (code.ok) {
+      validIds.push(id);
+      validAt.push(i);
+    }
   }
-  const jobs = isBulkKind(kind)
-    ? planBulk(kind, batchId, validIds, requestId)
-    : validIds.map((id) => planSingle(id, requestId));
-  const jobOf = new Map<string, string>();
-  for (const job of jobs) {
-    if (job.name === 'bulk') for (const id of job.data.checkIds) jobOf.set(id, job.jobId);
-    else jobOf.set(job.data.checkId, job.jobId);
+  const jobOf = new Int32Array(n).fill(-1);
+  let jobs: PlannedJob[];
+  if (isBulkKind(kind)) {
+    jobs = planBulk(kind, batchId, validIds, requestId);
+    let v = 0;
+    jobs.forEach((job, j) => {
+      const count = job.name === 'bulk' ? job.data.checkIds.length : 1;
+      for (let k = 0; k < count; k++) jobOf[validAt[v++]!] = j;
+    });
+  } else {
+    jobs = validIds.map((id) => planSingle(id, requestId));
+    validAt.forEach((at, j) => {
+      jobOf[at] = j;
+    });
   }
-  return { ids, codes, masked, jobIds: ids.map((id) => jobOf.get(id) ?? null), jobs, valid: validIds.length };
+  return { ids, codes, masked, jobOf, jobs, valid: validIds.length };
 }
 
 /** Encryption and HMAC happen here, one chunk at a time, while the previous chunk is being inserted. */
 function* chunks(p: Planned, items: readonly RosterItem[], vault: CodeVault): Generator<RosterChunk> {
   for (let start = 0; start < items.length; start += ROSTER_CHUNK_ROWS) {
     const end = Math.min(start + ROSTER_CHUNK_ROWS, items.length);
+    const size = end - start;
     const c: RosterChunk = {
       ids: p.ids.slice(start, end),
       masked: p.masked.slice(start, end),
-      ciphers: [],
-      hmacs: [],
-      references: [],
-      identityLast3: [],
-      jobIds: p.jobIds.slice(start, end),
-      invalid: [],
+      ciphers: new Array(size),
+      hmacs: new Array(size),
+      references: new Array(size),
+      identityLast3: new Array(size),
+      jobIndex: new Array(size),
+      jobIds: [],
     };
-    const T0 = performance.now();
+    const local = new Map<number, number>();
     for (let i = start; i < end; i++) {
+      const k = i - start;
       const code = p.codes[i];
       const item = items[i]!;
-      c.ciphers.push(code ? vault.encrypt(code, p.ids[i]!) : null);
-      c.hmacs.push(code ? vault.hmac(code) : null);
-      c.invalid.push(code === null);
-      c.references.push(item.reference);
-      c.identityLast3.push(item.identityLast3);
+      c.references[k] = item.reference;
+      c.identityLast3[k] = item.identityLast3;
+      if (code) {
+        c.ciphers[k] = vault.encrypt(code, p.ids[i]!);
+        c.hmacs[k] = vault.hmac(code);
+        const job = p.jobOf[i]!;
+        let at = local.get(job);
+        if (at === undefined) {
+          at = c.jobIds.push(p.jobs[job]!.jobId);
+          local.set(job, at);
+        }
+        c.jobIndex[k] = at;
+      } else {
+        c.ciphers[k] = null;
+        c.hmacs[k] = null;
+        c.jobIndex[k] = null;
+      }
     }
-    console.error('  chunk cpu', Math.round(performance.now() - T0));
     yield c;
   }
 }
@@ -121,9 +147,7 @@ export async function submitBatch(
   const visit = kind === 'visitor' ? resolveVisit(kind, undefined, deps.defaultVisit) : null;
 
   const batchId = randomUUID();
-  let T = performance.now();
   const p = plan(kind, batchId, items, ctx.requestId);
-  console.error('plan', Math.round(performance.now() - T)); T = performance.now();
   const invalid = items.length - p.valid;
   const stamps = await writeRoster(
     deps.pool,
@@ -139,11 +163,9 @@ export async function submitBatch(
     chunks(p, items, deps.vault),
   );
 
-  console.error('write', Math.round(performance.now() - T)); T = performance.now();
   if (p.valid > 0) deps.metrics.accepted(kind, 'batch', p.valid);
   if (invalid > 0) deps.metrics.rejected('INVALID_HES_CODE', invalid);
   if (!(await deps.jobs.enqueue(p.jobs, ctx.log))) deps.metrics.enqueueFailed('batch');
-  console.error('enqueue', Math.round(performance.now() - T));
 
   return {
     id: batchId,

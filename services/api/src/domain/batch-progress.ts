@@ -27,7 +27,8 @@ export interface GroupCount {
   count: number;
 }
 
-const zeros = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+const zeros = <K extends string>(keys: readonly K[]) =>
+  Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
 /**
  * Progress of a roster from one GROUP BY (status, outcome). `queued` until the worker picked up

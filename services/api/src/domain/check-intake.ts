@@ -50,7 +50,11 @@ function rejectMalformed(metrics: IntakeMetrics, reason: string, message: string
  * A single check: validated, stored (encrypted) before it is acknowledged, then enqueued. Malformed
  * codes are rejected and not stored (a roster keeps them as INVALID checks instead).
  */
-export async function submitCheck(deps: CheckIntakeDeps, req: CheckRequest, ctx: IntakeContext): Promise<IntakeResult> {
+export async function submitCheck(
+  deps: CheckIntakeDeps,
+  req: CheckRequest,
+  ctx: IntakeContext,
+): Promise<IntakeResult> {
   const kind = req.kind ?? 'standard';
   const code = intakeCode(req.hesCode);
   if (!code.ok) rejectMalformed(deps.metrics, code.reason, code.message);

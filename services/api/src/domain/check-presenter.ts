@@ -18,7 +18,11 @@ export interface CheckView {
   batchId: string | null;
   status: CheckStatus;
   outcome: CheckOutcome | null;
-  person: { maskedIdentityNumber: string | null; maskedFirstName: string | null; maskedLastName: string | null } | null;
+  person: {
+    maskedIdentityNumber: string | null;
+    maskedFirstName: string | null;
+    maskedLastName: string | null;
+  } | null;
   codeExpiresAt: string | null;
   identityMatch: boolean | null;
   plus: PlusView | null;
@@ -36,7 +40,8 @@ const bool = (v: unknown) => (typeof v === 'boolean' ? v : null);
 
 /** The worker stores `plus` already normalised; this stays defensive about rows written by older code. */
 function presentPlus(row: CheckRow): PlusView | null {
-  if (row.kind !== 'plus' || row.plus === null || typeof row.plus !== 'object' || Array.isArray(row.plus)) return null;
+  if (row.kind !== 'plus' || row.plus === null || typeof row.plus !== 'object' || Array.isArray(row.plus))
+    return null;
   const p = row.plus as Record<string, unknown>;
   const last = p.lastNegativeTestAt;
   return {
@@ -48,7 +53,8 @@ function presentPlus(row: CheckRow): PlusView | null {
 }
 
 export function presentCheck(row: CheckRow): CheckView {
-  const hasPerson = row.maskedIdentityNumber !== null || row.maskedFirstName !== null || row.maskedLastName !== null;
+  const hasPerson =
+    row.maskedIdentityNumber !== null || row.maskedFirstName !== null || row.maskedLastName !== null;
   return {
     id: row.id,
     kind: row.kind,

@@ -14,6 +14,7 @@ export function decodeCursor(cursor: string | undefined): bigint | null {
   const match = /^s:(\d{1,19})$/.exec(text);
   if (!match) throw new ApiProblem('INVALID_CURSOR', { detail: 'cursor is not one returned by this API' });
   const seq = BigInt(match[1]!);
-  if (seq > 9_223_372_036_854_775_807n) throw new ApiProblem('INVALID_CURSOR', { detail: 'cursor is out of range' });
+  if (seq > 9_223_372_036_854_775_807n)
+    throw new ApiProblem('INVALID_CURSOR', { detail: 'cursor is out of range' });
   return seq;
 }

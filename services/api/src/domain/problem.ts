@@ -74,4 +74,5 @@ export class DatabaseUnavailableError extends Error {
 }
 
 /** A URN rather than a URL: there is no public page per problem to dereference. */
-export const problemType = (code: ProblemCode) => `urn:hes-gateway:problem:${code.toLowerCase().replaceAll('_', '-')}`;
+export const problemType = (code: ProblemCode) =>
+  `urn:hes-gateway:problem:${code.toLowerCase().replaceAll('_', '-')}`;

@@ -38,7 +38,11 @@ export function fromJsonItems(
   limits: Pick<RosterLimits, 'maxItems'>,
 ): RosterItem[] {
   if (items.length > limits.maxItems) throw tooLarge(items.length, limits.maxItems);
-  return items.map((i) => ({ hesCode: i.hesCode, reference: i.reference ?? null, identityLast3: i.identityLast3 ?? null }));
+  return items.map((i) => ({
+    hesCode: i.hesCode,
+    reference: i.reference ?? null,
+    identityLast3: i.identityLast3 ?? null,
+  }));
 }
 
 /** "HES_CODE " → "hescode": header names are case-insensitive, trimmed, with or without underscores. */
@@ -46,14 +50,24 @@ function headerIndex(header: string[]): Record<keyof RosterItem, number> {
   const index: Partial<Record<keyof RosterItem, number>> = {};
   header.forEach((raw, i) => {
     const name = COLUMN_ALIASES[raw.trim().toLowerCase().replaceAll('_', '').replaceAll('-', '')];
-    if (!name) throw new ApiProblem('CSV_INVALID', { detail: `Unknown column ${JSON.stringify(raw.slice(0, 40))} in the header (expected hesCode, reference, identityLast3)` });
-    if (index[name] !== undefined) throw new ApiProblem('CSV_INVALID', { detail: `Column ${name} appears twice in the header` });
+    if (!name)
+      throw new ApiProblem('CSV_INVALID', {
+        detail: `Unknown column ${JSON.stringify(raw.slice(0, 40))} in the header (expected hesCode, reference, identityLast3)`,
+      });
+    if (index[name] !== undefined)
+      throw new ApiProblem('CSV_INVALID', { detail: `Column ${name} appears twice in the header` });
     index[name] = i;
   });
   if (index.hesCode === undefined) {
-    throw new ApiProblem('CSV_INVALID', { detail: 'The header row must name a hesCode (or hes_code) column' });
+    throw new ApiProblem('CSV_INVALID', {
+      detail: 'The header row must name a hesCode (or hes_code) column',
+    });
   }
-  return { hesCode: index.hesCode, reference: index.reference ?? -1, identityLast3: index.identityLast3 ?? -1 };
+  return {
+    hesCode: index.hesCode,
+    reference: index.reference ?? -1,
+    identityLast3: index.identityLast3 ?? -1,
+  };
 }
 
 function waitDrain(stream: NodeJS.WritableStream & { destroyed: boolean }): Promise<void> {
@@ -70,7 +84,8 @@ function waitDrain(stream: NodeJS.WritableStream & { destroyed: boolean }): Prom
 
 /**
  * Reads a CSV roster from the raw request stream with csv-parse: UTF-8 BOM stripped, CRLF or LF, quoted
- * fields, blank lines skipped. Field problems are collected (with their line) and reported together;
+ * fields, blank lines skipped. Field problems are collected (with their data row, 1-based, header not
+ * counted) and reported together;
  * rows beyond `maxItems` are counted but not kept so the answer can say how many there were.
  */
 export async function parseCsvRoster(source: Readable, limits: RosterLimits): Promise<RosterItem[]> {
@@ -78,7 +93,6 @@ export async function parseCsvRoster(source: Readable, limits: RosterLimits): Pr
     bom: true,
     trim: true,
     skip_empty_lines: true,
-    info: true,
     max_record_size: 64 * 1024,
   });
 
@@ -91,7 +105,10 @@ export async function parseCsvRoster(source: Readable, limits: RosterLimits): Pr
         if (parser.destroyed) return;
         bytes += chunk.length;
         if (bytes > limits.maxBytes) {
-          throw new ApiProblem('PAYLOAD_TOO_LARGE', { detail: `The body exceeds ${limits.maxBytes} bytes`, headers: { connection: 'close' } });
+          throw new ApiProblem('PAYLOAD_TOO_LARGE', {
+            detail: `The body exceeds ${limits.maxBytes} bytes`,
+            headers: { connection: 'close' },
+          });
         }
         if (!parser.write(chunk)) await waitDrain(parser);
       }
@@ -106,7 +123,8 @@ export async function parseCsvRoster(source: Readable, limits: RosterLimits): Pr
   let columns: Record<keyof RosterItem, number> | null = null;
   let count = 0;
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+    // No `info: true`: per-record info objects double the parse time; errors name the data row instead.
+    for await (const record of parser as AsyncIterable<string[]>) {
       if (!columns) {
         columns = headerIndex(record);
         continue;
@@ -117,9 +135,24 @@ export async function parseCsvRoster(source: Readable, limits: RosterLimits): Pr
       const reference = columns.reference >= 0 ? record[columns.reference] || null : null;
       const identityLast3 = columns.identityLast3 >= 0 ? record[columns.identityLast3] || null : null;
       if (errors.length < MAX_FIELD_ERRORS) {
-        if (hesCode.length > MAX_CODE) errors.push({ path: `/items/${at}/hesCode`, in: 'body', message: `line ${info.lines}: longer than ${MAX_CODE} characters` });
-        if (reference !== null && reference.length > MAX_REFERENCE) errors.push({ path: `/items/${at}/reference`, in: 'body', message: `line ${info.lines}: longer than ${MAX_REFERENCE} characters` });
-        if (identityLast3 !== null && !LAST3.test(identityLast3)) errors.push({ path: `/items/${at}/identityLast3`, in: 'body', message: `line ${info.lines}: must be three digits` });
+        if (hesCode.length > MAX_CODE)
+          errors.push({
+            path: `/items/${at}/hesCode`,
+            in: 'body',
+            message: `row ${count}: longer than ${MAX_CODE} characters`,
+          });
+        if (reference !== null && reference.length > MAX_REFERENCE)
+          errors.push({
+            path: `/items/${at}/reference`,
+            in: 'body',
+            message: `row ${count}: longer than ${MAX_REFERENCE} characters`,
+          });
+        if (identityLast3 !== null && !LAST3.test(identityLast3))
+          errors.push({
+            path: `/items/${at}/identityLast3`,
+            in: 'body',
+            message: `row ${count}: must be three digits`,
+          });
       }
       items.push({ hesCode, reference, identityLast3 });
     }
@@ -137,6 +170,10 @@ export async function parseCsvRoster(source: Readable, limits: RosterLimits): Pr
   }
   if (!columns) throw new ApiProblem('BATCH_EMPTY', { detail: 'The CSV has no header row and no items' });
   if (count > limits.maxItems) throw tooLarge(count, limits.maxItems);
-  if (errors.length > 0) throw new ApiProblem('VALIDATION_FAILED', { detail: 'Some roster lines are invalid; see errors', errors });
+  if (errors.length > 0)
+    throw new ApiProblem('VALIDATION_FAILED', {
+      detail: 'Some roster lines are invalid; see errors',
+      errors,
+    });
   return items;
 }

@@ -23,7 +23,11 @@ export interface Visit {
  * (HES_VISIT_*). Other kinds have no visit; sending one is rejected rather than silently dropped, so a
  * caller who meant `visitor` learns it at once.
  */
-export function resolveVisit(kind: CheckKind, input: VisitInput | undefined, defaults: VisitDefaults | null): Visit | null {
+export function resolveVisit(
+  kind: CheckKind,
+  input: VisitInput | undefined,
+  defaults: VisitDefaults | null,
+): Visit | null {
   if (kind !== 'visitor') {
     if (input !== undefined) {
       throw new ApiProblem('VALIDATION_FAILED', {
@@ -38,7 +42,11 @@ export function resolveVisit(kind: CheckKind, input: VisitInput | undefined, def
       throw new ApiProblem('VALIDATION_FAILED', {
         detail: 'latitude and longitude go together',
         errors: [
-          { path: input.latitude === undefined ? '/visit/latitude' : '/visit/longitude', in: 'body', message: 'is required with the other coordinate' },
+          {
+            path: input.latitude === undefined ? '/visit/latitude' : '/visit/longitude',
+            in: 'body',
+            message: 'is required with the other coordinate',
+          },
         ],
       });
     }
@@ -52,6 +60,7 @@ export function resolveVisit(kind: CheckKind, input: VisitInput | undefined, def
   }
   if (defaults) return { ...defaults };
   throw new ApiProblem('VISIT_REQUIRED', {
-    detail: 'kind "visitor" needs a visit {city, district, address}; no default visit location (HES_VISIT_*) is configured',
+    detail:
+      'kind "visitor" needs a visit {city, district, address}; no default visit location (HES_VISIT_*) is configured',
   });
 }

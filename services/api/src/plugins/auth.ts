@@ -56,7 +56,9 @@ export default fp<AuthOptions>(
       const token = header ? BEARER.exec(header)?.[1] : undefined;
       if (!token) {
         throw new ApiProblem('UNAUTHORIZED', {
-          detail: header ? 'Authorization must be "Bearer <api key>"' : 'Send "Authorization: Bearer <api key>"',
+          detail: header
+            ? 'Authorization must be "Bearer <api key>"'
+            : 'Send "Authorization: Bearer <api key>"',
           headers: { 'www-authenticate': header ? `${REALM}, error="invalid_request"` : REALM },
         });
       }

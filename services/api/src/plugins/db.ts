@@ -21,7 +21,11 @@ export interface DbOptions {
 
 export default fp<DbOptions>(
   async function db(app: FastifyInstance, opts) {
-    const pool = createPgPool(opts.databaseUrl, { max: 4, connectionTimeoutMillis: 3_000, applicationName: 'hes-api' });
+    const pool = createPgPool(opts.databaseUrl, {
+      max: 4,
+      connectionTimeoutMillis: 3_000,
+      applicationName: 'hes-api',
+    });
     // An idle connection dropped by a PostgreSQL restart must not crash the process.
     pool.on('error', (err) => app.log.warn({ err }, 'idle PostgreSQL connection failed'));
     app.decorate('prisma', opts.prisma);

@@ -28,7 +28,8 @@ export default fp<{ events: CheckEventHub }>(
       }),
     ]);
     clearTimeout(timer);
-    if (!started) app.log.warn('completion events not subscribed yet (Redis unavailable?); ?wait= may answer 202 late');
+    if (!started)
+      app.log.warn('completion events not subscribed yet (Redis unavailable?); ?wait= may answer 202 late');
     app.decorate('checkEvents', opts.events);
     app.decorate('closing', closing.signal);
     app.addHook('preClose', async () => {

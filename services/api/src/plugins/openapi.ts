@@ -22,7 +22,11 @@ export default fp(
         },
         components: {
           securitySchemes: {
-            bearer: { type: 'http', scheme: 'bearer', description: 'API key created with `pnpm hes keys create`' },
+            bearer: {
+              type: 'http',
+              scheme: 'bearer',
+              description: 'API key created with `pnpm hes keys create`',
+            },
           },
         },
         security: [{ bearer: [] }],

@@ -60,7 +60,17 @@ function toProblem(err: FastifyError | Error): ApiProblem {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const LITERALS = new Set(['', 'v1', 'checks', 'batches', 'healthz', 'readyz', 'metrics', 'openapi.json', 'docs']);
+const LITERALS = new Set([
+  '',
+  'v1',
+  'checks',
+  'batches',
+  'healthz',
+  'readyz',
+  'metrics',
+  'openapi.json',
+  'docs',
+]);
 
 /**
  * The request path for `instance`, with every segment that is neither one of our literals nor a UUID
@@ -86,11 +96,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     ...(problem.errors ? { errors: problem.errors } : {}),
     ...problem.extensions,
   };
-  return reply
-    .code(problem.statusCode)
-    .headers(problem.headers)
-    .type('application/problem+json')
-    .send(body);
+  return reply.code(problem.statusCode).headers(problem.headers).type('application/problem+json').send(body);
 }
 
 /**

@@ -22,7 +22,10 @@ export interface QueueOptions {
 export default fp<QueueOptions>(
   async function queue(app: FastifyInstance, opts) {
     const policy = { maxAttempts: opts.maxAttempts, backoffBaseMs: opts.backoffBaseMs };
-    app.decorate('jobs', new JobQueue(opts.queue, policy, { connected: () => opts.redis.status === 'ready' }));
+    app.decorate(
+      'jobs',
+      new JobQueue(opts.queue, policy, { connected: () => opts.redis.status === 'ready' }),
+    );
     app.decorate('redis', opts.redis);
   },
   { name: 'queue' },

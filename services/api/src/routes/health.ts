@@ -60,7 +60,9 @@ const health: FastifyPluginAsyncTypebox = async (app) => {
       ]);
       const ok = postgres.status === 'ok' && redis.status === 'ok';
       if (!ok) request.log.warn({ postgres, redis }, 'not ready');
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, redis } });
+      return reply
+        .code(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'unavailable', checks: { postgres, redis } });
     },
   );
 };

@@ -5,7 +5,10 @@ import { BatchStatusSchema, CheckKindSchema, DateTimeSchema, Nullable, UuidSchem
 
 export const BatchItemSchema = Type.Object(
   {
-    hesCode: Type.String({ maxLength: 200, description: 'HES code as printed or scanned; malformed ones become INVALID checks' }),
+    hesCode: Type.String({
+      maxLength: 200,
+      description: 'HES code as printed or scanned; malformed ones become INVALID checks',
+    }),
     reference: Type.Optional(ReferenceSchema),
     identityLast3: Type.Optional(IdentityLast3Schema),
   },

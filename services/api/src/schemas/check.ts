@@ -15,7 +15,11 @@ export const HesCodeInputSchema = Type.String({
   description: 'HES code; dashes, spaces and scanner prefixes are accepted (the last 10 alphanumerics count)',
   examples: ['A1B2-C3D4-E5'],
 });
-export const ReferenceSchema = Type.String({ minLength: 1, maxLength: 200, description: 'caller reference, e.g. an employee number' });
+export const ReferenceSchema = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: 'caller reference, e.g. an employee number',
+});
 export const IdentityLast3Schema = Type.String({
   pattern: '^[0-9]{3}$',
   description: "last three digits of the person's national ID, compared with the Ministry's masked number",
@@ -45,13 +49,21 @@ export const CreateCheckBodySchema = Type.Object(
 
 export const CreateCheckQuerySchema = Type.Object({
   wait: Type.Optional(
-    Type.Integer({ minimum: 0, maximum: 10_000, description: 'milliseconds to wait for the final result (200) before answering 202' }),
+    Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      description: 'milliseconds to wait for the final result (200) before answering 202',
+    }),
   ),
 });
 
 export const IdempotencyHeadersSchema = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 200, description: 'replays return the same check; another body with the same key is 422' }),
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'replays return the same check; another body with the same key is 422',
+    }),
   ),
 });
 

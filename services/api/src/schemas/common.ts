@@ -2,7 +2,9 @@ import { BATCH_STATUSES, CHECK_KINDS, CHECK_OUTCOMES, CHECK_STATUSES } from '@he
 import { Type } from 'typebox';
 import { PROBLEMS, type ProblemCode } from '../domain/problem.js';
 
-export const CheckKindSchema = Type.Enum(CHECK_KINDS, { description: 'Ministry endpoint family; default `standard`' });
+export const CheckKindSchema = Type.Enum(CHECK_KINDS, {
+  description: 'Ministry endpoint family; default `standard`',
+});
 export const CheckStatusSchema = Type.Enum(CHECK_STATUSES);
 export const CheckOutcomeSchema = Type.Enum(CHECK_OUTCOMES);
 export const BatchStatusSchema = Type.Enum(BATCH_STATUSES);

@@ -7,6 +7,9 @@ export const RATE_LIMITER_LUA = `
 -- ARGV[1] mode: 'reserve' | 'confirm' | 'pause'
 -- ARGV[2] interval ms between requests (reserve, confirm) or pause length ms (pause)
 -- ARGV[3] clock override in ms ('' = Redis TIME, the fleet's shared clock; tests inject one)
+-- ARGV[4] the latest schedule this process has seen: if Redis lost the key (flush, failover), slots
+--         this process still holds are not handed out a second time
+
 -- Lua numbers are truncated to integers on return, so times go back as strings.
 local now
 if ARGV[3] ~= '' then
@@ -15,7 +18,7 @@ else
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[4]) or 0)
 local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
 
 local function reserve(interval)
@@ -23,7 +26,7 @@ local function reserve(interval)
   local slot = math.max(now, tat, pause)
   local nextTat = slot + interval
   redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 60000)
-  return { 'slot', string.format('%.3f', slot - now), string.format('%.3f', now) }
+  return { 'slot', string.format('%.3f', slot - now), string.format('%.3f', now), string.format('%.3f', nextTat) }
 end
 
 local mode = ARGV[1]

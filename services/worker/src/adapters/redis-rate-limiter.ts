@@ -66,6 +66,8 @@ export class RedisRateLimiter {
   readonly #intervalMs: number;
   readonly #toleranceMs: number;
   readonly #rps: number;
+  /** The furthest schedule this process has seen (see the script's ARGV[4]). */
+  #lastTat = 0;
 
   constructor(options: RateLimiterOptions) {
     const { redis } = options;
@@ -91,23 +93,30 @@ export class RedisRateLimiter {
     return this.#intervalMs;
   }
 
-  /** Waits for this process's next slot. Rejects (AbortError) when `signal` aborts while waiting. */
-  async acquire(signal?: AbortSignal): Promise<Reservation> {
+  /**
+   * Waits for this process's next slot. `atSlot` runs when the slot comes, in the same round trip as
+   * the pause check (the caller's last-moment checks cost no extra latency). Rejects (AbortError) when
+   * `signal` aborts while waiting.
+   */
+  async acquire(signal?: AbortSignal, atSlot?: () => Promise<unknown>): Promise<Reservation> {
     let waitedMs = 0;
     let asked = performance.now();
     let [, wait, now] = await this.#script('reserve', this.#intervalMs);
-    const slotAt = () => Number(now) + Number(wait);
     for (;;) {
       const waitMs = Number(wait);
-      // The slot on the local clock, conservatively: Redis read its clock no earlier than we asked.
-      if (waitMs <= 0) return { slotAt: slotAt(), waitedMs, sendBy: asked + this.#toleranceMs };
-      const slot = slotAt();
+      if (waitMs <= 0) {
+        // The slot on the local clock, conservatively: Redis read its clock no earlier than we asked.
+        const sendBy = asked + this.#toleranceMs;
+        await atSlot?.();
+        return { slotAt: Number(now), waitedMs, sendBy };
+      }
+      const slot = Number(now) + waitMs;
       // Sleep to the next whole millisecond: timers may fire early by a fraction of one.
       const sleepMs = Math.ceil(waitMs);
       await this.#sleep(sleepMs, signal);
       waitedMs += sleepMs;
       asked = performance.now();
-      const reply = await this.#script('confirm', this.#intervalMs);
+      const [reply] = await Promise.all([this.#script('confirm', this.#intervalMs), atSlot?.()]);
       if (reply[0] === 'go') {
         return { slotAt: slot, waitedMs, sendBy: asked + (slot - Number(reply[2])) + this.#toleranceMs };
       }
@@ -131,8 +140,10 @@ export class RedisRateLimiter {
     return { extended: state === 'extended', remainingMs: Number(remaining) };
   }
 
-  #script(mode: 'reserve' | 'confirm' | 'pause', arg: number): Promise<ScriptReply> {
+  async #script(mode: 'reserve' | 'confirm' | 'pause', arg: number): Promise<ScriptReply> {
     const now = this.#now ? String(this.#now()) : '';
-    return this.#run(this.#tatKey, this.#pauseKey, mode, String(arg), now);
+    const reply = await this.#run(this.#tatKey, this.#pauseKey, mode, String(arg), now, String(this.#lastTat));
+    if (reply[3] !== undefined) this.#lastTat = Math.max(this.#lastTat, Number(reply[3]));
+    return reply;
   }
 }

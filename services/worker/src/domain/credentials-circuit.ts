@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
  * - `open` (expires after the cooldown): while it exists every job fails fast without calling upstream;
  * - `probe` (SET NX): after the cooldown exactly one process sends one real call to find out.
  */
-export type Admission = 'closed' | 'open' | 'probe';
+export type Admission = 'closed' | 'open' | 'probe' | 'probing';
 
 export interface CircuitOptions {
   redis: Redis;
@@ -18,11 +18,13 @@ export interface CircuitOptions {
   probeTtlMs: number;
 }
 
+// closed: call as usual; open: fail fast; probe: this caller is the one probe (lock taken);
+// probing: another process's probe is in flight, wait for its verdict.
 const ADMIT_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'closed' end
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'open' end
 if redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return 'probe' end
-return 'open'`;
+return 'probing'`;
 
 // Returns 'opened' (first rejection), 'reopened' (a probe or a late call was rejected again after the
 // cooldown) or 'already-open' (a concurrent rejection of the same opening).
@@ -58,12 +60,12 @@ export class CredentialsCircuit {
     this.#probeTtlMs = options.probeTtlMs;
   }
 
-  /** Cheap pre-check before waiting for a rate-limit slot: is the circuit known to be open? */
+  /** While the cooldown runs. */
   async isOpen(): Promise<boolean> {
     return (await this.#redis.exists(this.#keys[0], this.#keys[1])) === 2;
   }
 
-  /** Right before sending: may this call go upstream, and is it the half-open probe? */
+  /** Before a call: may it go upstream, is it the half-open probe, or must it wait for one? */
   async admit(): Promise<Admission> {
     return (await this.#redis.eval(ADMIT_LUA, 3, ...this.#keys, this.#token, this.#probeTtlMs)) as Admission;
   }

@@ -1,6 +1,6 @@
 import type { Logger } from '@hes/core';
 import type { WorkerMetrics } from '../adapters/metrics.js';
-import type { RedisRateLimiter, Reservation } from '../adapters/redis-rate-limiter.js';
+import { type RedisRateLimiter, type Reservation, realSleep, type Sleep } from '../adapters/redis-rate-limiter.js';
 import type { CredentialsCircuit } from './credentials-circuit.js';
 import type { Endpoint } from './hes-api.js';
 import { classifyUpstreamError, type UpstreamFailure } from './outcome-mapper.js';
@@ -33,11 +33,14 @@ export interface UpstreamCallerOptions {
   /** Longest a single call waits out 429s before it counts as transient (then BullMQ's backoff applies). */
   maxThrottledMs: number;
   now?: () => number;
+  sleep?: Sleep;
 }
 
 /** Retry-After absent → 1 s; an absurd value is capped so one answer cannot park the fleet for hours. */
 export const DEFAULT_RETRY_AFTER_MS = 1_000;
 export const MAX_RETRY_AFTER_MS = 60_000;
+/** How often a caller looks again while another process's credentials probe is in flight. */
+const PROBE_POLL_MS = 100;
 
 /**
  * Every request to the Ministry goes through here: credentials circuit, the fleet-wide rate limit, the
@@ -47,10 +50,12 @@ export const MAX_RETRY_AFTER_MS = 60_000;
 export class UpstreamCaller {
   readonly #o: UpstreamCallerOptions;
   readonly #now: () => number;
+  readonly #sleep: Sleep;
 
   constructor(options: UpstreamCallerOptions) {
     this.#o = options;
     this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? realSleep;
   }
 
   async call<T>(
@@ -62,22 +67,31 @@ export class UpstreamCaller {
     const { limiter, circuit, metrics, logger } = this.#o;
     const throttledSince = this.#now();
     for (;;) {
-      // Fail fast while the circuit is open: no slot is spent, nobody waits.
-      if (await circuit.isOpen()) return { type: 'credentials', calledUpstream: false };
       if (signals.drain.aborted) throw new ReturnToQueueError();
+      // Before spending a slot: fail fast while the circuit is open, wait while another process probes.
+      const admission = await circuit.admit();
+      if (admission === 'open') return { type: 'credentials', calledUpstream: false };
+      if (admission === 'probing') {
+        await this.#wait(PROBE_POLL_MS, signals);
+        continue;
+      }
       let reservation: Reservation;
+      // Another process may have been rejected while this one waited for its slot: ask again then.
+      let rejectedMeanwhile = false;
+      const atSlot = async () => {
+        rejectedMeanwhile = admission === 'closed' && (await circuit.isFailing());
+      };
       try {
-        reservation = await limiter.acquire(signals.drain);
+        reservation = await limiter.acquire(signals.drain, atSlot);
       } catch (err) {
+        if (admission === 'probe') await circuit.releaseProbe();
         if (signals.drain.aborted) throw new ReturnToQueueError();
         throw err;
       }
-      // Checked again at the slot: another process may have been rejected while this one waited.
-      const admission = await circuit.admit();
-      if (admission === 'open') return { type: 'credentials', calledUpstream: false };
-      if (limiter.isLate(reservation)) {
+      const late = limiter.isLate(reservation);
+      if (rejectedMeanwhile || late) {
         if (admission === 'probe') await circuit.releaseProbe();
-        metrics.lateSlots.inc();
+        if (late) metrics.lateSlots.inc();
         continue;
       }
 
@@ -137,6 +151,15 @@ export class UpstreamCaller {
           if (admission === 'probe') await this.#credentialsAccepted();
           return failure;
       }
+    }
+  }
+
+  async #wait(ms: number, signals: CallSignals): Promise<void> {
+    try {
+      await this.#sleep(ms, signals.drain);
+    } catch (err) {
+      if (signals.drain.aborted) throw new ReturnToQueueError();
+      throw err;
     }
   }
 

@@ -1,4 +1,4 @@
-import { type Readable, pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CheckKind } from '@hes/core';
 import { stringify } from 'csv-stringify';
@@ -19,7 +19,10 @@ import { BatchChecksQuerySchema, CheckListSchema } from '../../schemas/check.js'
 import { IdParamsSchema, problemResponses } from '../../schemas/common.js';
 import { notFound, pageOf, validId } from './checks.js';
 
-type JsonRoster = { kind?: CheckKind; items: { hesCode: string; reference?: string; identityLast3?: string }[] };
+type JsonRoster = {
+  kind?: CheckKind;
+  items: { hesCode: string; reference?: string; identityLast3?: string }[];
+};
 
 const mediaTypeOf = (header: string | undefined) => (header ?? '').split(';')[0]!.trim().toLowerCase();
 
@@ -48,7 +51,10 @@ const batches: FastifyPluginAsyncTypebox = async (app) => {
     const length = Number(request.headers['content-length']);
     if (Number.isFinite(length) && length > config.bodyLimitBytes) {
       payload.resume();
-      done(new ApiProblem('PAYLOAD_TOO_LARGE', { detail: `The body exceeds ${config.bodyLimitBytes} bytes` }), undefined);
+      done(
+        new ApiProblem('PAYLOAD_TOO_LARGE', { detail: `The body exceeds ${config.bodyLimitBytes} bytes` }),
+        undefined,
+      );
       return;
     }
     done(null, payload);
@@ -98,7 +104,10 @@ const batches: FastifyPluginAsyncTypebox = async (app) => {
         requestId: request.id,
         log: request.log,
       });
-      request.log.info({ batchId: batch.id, kind, total: batch.total, invalid: batch.outcomes.INVALID }, 'batch accepted');
+      request.log.info(
+        { batchId: batch.id, kind, total: batch.total, invalid: batch.outcomes.INVALID },
+        'batch accepted',
+      );
       return reply.code(202).header('location', `/v1/batches/${batch.id}`).send(batch);
     },
   );
@@ -115,7 +124,9 @@ const batches: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const batch = validId(request.params.id) ? await app.batchesRepository.findById(request.params.id) : null;
+      const batch = validId(request.params.id)
+        ? await app.batchesRepository.findById(request.params.id)
+        : null;
       if (!batch) throw notFound('batch');
       return presentBatch(batch, await app.batchesRepository.counts(batch.id));
     },
@@ -158,11 +169,13 @@ const batches: FastifyPluginAsyncTypebox = async (app) => {
         const out = pipeline(exportRows(app.checksRepository, filter), csv, (err) => {
           if (err) request.log.error({ err, batchId: id }, 'CSV export failed mid-stream');
         });
-        return reply
-          .type('text/csv; charset=utf-8')
-          .header('content-disposition', `attachment; filename="batch-${id}.csv"`)
-          // A stream is written as is; the JSON response schema only types the other branch.
-          .send(out as never);
+        return (
+          reply
+            .type('text/csv; charset=utf-8')
+            .header('content-disposition', `attachment; filename="batch-${id}.csv"`)
+            // A stream is written as is; the JSON response schema only types the other branch.
+            .send(out as never)
+        );
       }
 
       const limit = request.query.limit ?? 50;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { type CheckRow, isFinal, presentCheck } from '../../domain/check-presenter.js';
 import { type CheckIntakeDeps, submitCheck } from '../../domain/check-intake.js';
+import { type CheckRow, isFinal, presentCheck } from '../../domain/check-presenter.js';
 import { waitForFinal } from '../../domain/check-wait.js';
 import { decodeCursor, encodeCursor } from '../../domain/cursor.js';
 import { ApiProblem } from '../../domain/problem.js';
@@ -65,7 +65,10 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
         querystring: CreateCheckQuerySchema,
         headers: IdempotencyHeadersSchema,
         response: {
-          200: { description: 'final check (wait, or an idempotent replay of a finished check)', ...CheckSchema },
+          200: {
+            description: 'final check (wait, or an idempotent replay of a finished check)',
+            ...CheckSchema,
+          },
           202: { description: 'accepted; poll Location', ...CheckSchema },
           ...problemResponses(400, 401, 403, 409, 413, 415, 422, 503),
         },
@@ -82,7 +85,13 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       const read = () => app.checksRepository.findById(checkId);
       const row =
         waitMs > 0
-          ? await waitForFinal(app.checkEvents, read, checkId, waitMs, AbortSignal.any([app.closing, clientGone(reply)]))
+          ? await waitForFinal(
+              app.checkEvents,
+              read,
+              checkId,
+              waitMs,
+              AbortSignal.any([app.closing, clientGone(reply)]),
+            )
           : await read();
       if (!row) throw notFound('check');
       if (!created) reply.header('idempotent-replayed', 'true');
@@ -118,7 +127,8 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         tags: ['checks'],
         summary: 'List checks in submission order',
-        description: 'Filters combine with AND. Follow `nextCursor` (null on the last page) for the next page.',
+        description:
+          'Filters combine with AND. Follow `nextCursor` (null on the last page) for the next page.',
         querystring: ListChecksQuerySchema,
         response: { 200: CheckListSchema, ...problemResponses(400, 401, 403, 503) },
       },
