@@ -234,7 +234,7 @@ describe('POST /v1/batches (CSV)', () => {
     expect(res.body).not.toContain('S100000001');
   });
 
-  it('a bad identityLast3 names its line', async () => {
+  it('a bad identityLast3 names its row', async () => {
     const res = await postCsv('hesCode,reference,identityLast3\nS100000001,a,79\n');
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({
@@ -283,7 +283,7 @@ describe('batch progress and export', () => {
     return res.json();
   }
 
-  it('counts by status and outcome, zero-filled, and derives the batch status', async () => {
+  it('counts by status and outcome, zero-filled, and derives the batch status (worker progress simulated)', async () => {
     expect(await progress()).toMatchObject({
       id: batchId,
       status: 'queued',
@@ -361,7 +361,7 @@ describe('batch progress and export', () => {
     expect(riskless.json().items.map((c: { id: string }) => c.id)).toEqual([ids[0], ids[5]]);
   });
 
-  it('exports CSV with Accept: text/csv', async () => {
+  it('exports CSV with Accept: text/csv (worker results simulated)', async () => {
     const res = await h.app.inject({
       method: 'GET',
       url: `/v1/batches/${batchId}/checks`,

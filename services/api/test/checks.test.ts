@@ -136,7 +136,7 @@ describe('POST /v1/checks', () => {
 });
 
 describe('GET /v1/checks/:id', () => {
-  it('returns the presented check, plus only for kind plus, never the code', async () => {
+  it('returns the presented check, plus only for kind plus, never the code (worker result simulated)', async () => {
     const created = (await submit({ hesCode: 'E5F6G7H8J9', kind: 'plus', identityLast3: '792' })).json();
     await h.db.prisma.check.update({
       where: { id: created.id },
@@ -179,7 +179,7 @@ describe('GET /v1/checks/:id', () => {
     expect(res.body).not.toContain('E5F6G7H8J9');
   });
 
-  it('a failed check carries its error', async () => {
+  it('a failed check carries its error (worker result simulated)', async () => {
     const created = (await submit({ hesCode: 'F6G7H8J9K1' })).json();
     await h.completeCheck(created.id, { status: 'failed', errorCode: 'UPSTREAM_UNAVAILABLE' });
     const res = await h.app.inject({
@@ -217,6 +217,25 @@ describe('?wait=', () => {
     expect(res.statusCode).toBe(202);
     expect(res.json().status).toBe('queued');
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
+  });
+
+  it('a pending wait answers 202 at once when the server starts closing', async () => {
+    const app = await h.buildExtra({});
+    const started = Date.now();
+    const pending = app.inject({
+      method: 'POST',
+      url: '/v1/checks?wait=10000',
+      headers: h.auth(h.keys.write),
+      payload: { hesCode: 'J1K2L3M4N5', reference: 'wait-close' },
+    });
+    await waitFor(() => h.db.prisma.check.findFirst({ where: { reference: 'wait-close' } }), {
+      timeoutMs: 5_000,
+      message: 'check was not stored',
+    });
+    await app.close();
+    const res = await pending;
+    expect(res.statusCode).toBe(202);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('leaves no listener behind', async () => {
@@ -279,7 +298,7 @@ describe('Idempotency-Key', () => {
     expect(await h.db.prisma.idempotencyRecord.count({ where: { key: 'idem-race' } })).toBe(1);
   });
 
-  it('a replay of a finished check with wait answers 200 at once', async () => {
+  it('a replay of a finished check (worker result simulated) with wait answers 200 at once', async () => {
     const headers = { 'idempotency-key': 'idem-final' };
     const first = (await submit({ hesCode: 'N4P5Q6R7S8' }, { headers })).json();
     await h.completeCheck(first.id);

@@ -7,14 +7,13 @@ import {
   publishChecksFinal,
   QUEUES,
 } from '@hes/core';
+import { createTestDatabase, createTestRedis } from '@hes/core/testing';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-// Test helpers are deliberately not on @hes/core's main entry.
-import { createTestDatabase, createTestRedis } from '../../../packages/core/src/testing/index.js';
 import { buildApp } from '../src/app.js';
 import { loadApiConfig } from '../src/config.js';
 
-export { waitFor } from '../../../packages/core/src/testing/index.js';
+export { waitFor } from '@hes/core/testing';
 
 export const DATA_KEY = randomBytes(32).toString('base64');
 

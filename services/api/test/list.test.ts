@@ -72,7 +72,7 @@ describe('GET /v1/checks', () => {
     expect(page.nextCursor).not.toBeNull();
   });
 
-  it('filters by status and outcome', async () => {
+  it('filters by status and outcome (worker results simulated)', async () => {
     await h.completeCheck(created[3]!, { outcome: 'RISKY' });
     await h.completeCheck(created[7]!, { outcome: 'RISKLESS' });
     await h.completeCheck(created[9]!, { status: 'failed' });

@@ -18,6 +18,11 @@ function cronVar(env: NodeJS.ProcessEnv, name: string, def: string): string {
 export interface WorkerConfig {
   gateway: GatewayConfig;
   concurrency: number;
+  /**
+   * BullMQ job lock: a crashed worker's jobs go back to the queue within about this long (stalled
+   * jobs are looked for at the same interval).
+   */
+  lockDurationMs: number;
   metricsPort: number;
   reconcileIntervalMs: number;
   /** Pending checks untouched for longer than this are candidates for a re-drive. */
@@ -41,6 +46,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   return {
     gateway,
     concurrency: intVar(env, 'WORKER_CONCURRENCY', 16, 1, 1_000),
+    lockDurationMs: intVar(env, 'WORKER_LOCK_DURATION_MS', 30_000, 1_000, 600_000),
     metricsPort: intVar(env, 'WORKER_METRICS_PORT', 9464, 0, 65_535),
     reconcileIntervalMs: intVar(env, 'RECONCILE_INTERVAL_MS', 30_000, 100, 3_600_000),
     reconcileStaleMs: intVar(env, 'RECONCILE_STALE_MS', 60_000, 0, 86_400_000),

@@ -193,6 +193,8 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     connection: bullConnection,
     prefix,
     concurrency: config.concurrency,
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.lockDurationMs,
     settings: {
       backoffStrategy: hesBackoffStrategy(
         { baseMs: gateway.hes.backoffBaseMs, maxMs: gateway.hes.backoffMaxMs },

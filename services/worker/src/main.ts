@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import { ConfigError, createLogger, createPrisma } from '@hes/core';
 import { startMetricsServer } from './adapters/metrics-server.js';
 import { loadWorkerConfig, type WorkerConfig } from './config.js';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
     {
       concurrency: config.concurrency,
       rateLimitRps: gateway.hes.rateLimitRps,
-      metricsPort: config.metricsPort,
+      metricsPort: (server.address() as AddressInfo).port,
       upstream: new URL(gateway.hes.baseUrl).origin,
     },
     'worker started',

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { CHECK_ERROR_CODES, planBulk, planSingle } from '@hes/core';
 import { waitFor } from '@hes/core/testing';
+import { generateSandboxCodes, sandboxIdentityLast3 } from '@hes/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSandboxCodes, sandboxIdentityLast3 } from '../../hes-sandbox/src/app.js';
 import type { WorkerRuntime } from '../src/create-worker-runtime.js';
 import { Harness } from './harness.js';
 
@@ -24,9 +24,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const allFinal = (ids: readonly string[], timeoutMs = 15_000) =>
-  waitFor(async () => (await h.countPending(ids)) === 0, { timeoutMs, message: 'checks to become final' });
-
 const queueIdle = () =>
   waitFor(
     async () => {
@@ -35,6 +32,15 @@ const queueIdle = () =>
     },
     { message: 'the queue to drain' },
   );
+
+/** Final in PostgreSQL, and the jobs done too (metrics and events come right after the write). */
+const allFinal = async (ids: readonly string[], timeoutMs = 15_000) => {
+  await waitFor(async () => (await h.countPending(ids)) === 0, {
+    timeoutMs,
+    message: 'checks to become final',
+  });
+  await queueIdle();
+};
 
 describe('check jobs against the sandbox', () => {
   it('calls the endpoint of each kind and stores the outcome, person, expiry, identity match and plus', async () => {
@@ -55,7 +61,13 @@ describe('check jobs against the sandbox', () => {
     const visitor = await h.insertAndEnqueue({
       kind: 'visitor',
       codes: codes('RISKY', 1, 16),
-      visit: { city: 'ANKARA', district: 'ÇANKAYA', address: 'Kızılay Mh. 1', latitude: 39.92, longitude: 32.85 },
+      visit: {
+        city: 'ANKARA',
+        district: 'ÇANKAYA',
+        address: 'Kızılay Mh. 1',
+        latitude: 39.92,
+        longitude: 32.85,
+      },
     });
     const plusCodes = [...generateSandboxCodes('RISKLESS', 3, 17, { profile: 'VACCINATED' })];
     allCodes.push(...plusCodes);
@@ -76,7 +88,12 @@ describe('check jobs against the sandbox', () => {
     const rows = new Map((await h.checks(ids)).map((r) => [r.id, r]));
     const row = (id: string) => rows.get(id)!;
     const [sRiskless, sRisky, sNotFound, sExpired] = standard.ids.map(row);
-    expect(sRiskless).toMatchObject({ status: 'completed', outcome: 'RISKLESS', identityMatch: true, attempts: 1 });
+    expect(sRiskless).toMatchObject({
+      status: 'completed',
+      outcome: 'RISKLESS',
+      identityMatch: true,
+      attempts: 1,
+    });
     expect(sRiskless!.maskedIdentityNumber).toMatch(new RegExp(`${sandboxIdentityLast3(riskless)}$`));
     expect(sRiskless!.maskedFirstName).toBeTruthy();
     expect(sRiskless!.codeExpiresAt).toBeInstanceOf(Date);
@@ -90,8 +107,11 @@ describe('check jobs against the sandbox', () => {
       const p = row(id).plus as Record<string, unknown>;
       expect(row(id)).toMatchObject({ status: 'completed', outcome: 'RISKLESS' });
       expect(p.vaccinated).toBe(true);
-      for (const field of ['immune', 'testDataShared'] as const) expect([true, false, null]).toContain(p[field]);
-      expect(p.lastNegativeTestAt === null || !Number.isNaN(Date.parse(String(p.lastNegativeTestAt)))).toBe(true);
+      for (const field of ['immune', 'testDataShared'] as const)
+        expect([true, false, null]).toContain(p[field]);
+      expect(p.lastNegativeTestAt === null || !Number.isNaN(Date.parse(String(p.lastNegativeTestAt)))).toBe(
+        true,
+      );
     }
     for (const r of rows.values()) {
       expect(r.codeCipher).toBeNull();
@@ -132,7 +152,9 @@ describe('check jobs against the sandbox', () => {
     expect(batch.completedAt).toBeInstanceOf(Date);
     expect(await h.db.prisma.check.count({ where: { codeCipher: { not: null } } })).toBe(0);
 
-    const metrics = await runtime.metrics.registry.getSingleMetricAsString('hes_worker_upstream_codes_per_call');
+    const metrics = await runtime.metrics.registry.getSingleMetricAsString(
+      'hes_worker_upstream_codes_per_call',
+    );
     expect(metrics).toMatch(/hes_worker_upstream_codes_per_call_bucket\{le="500"\} [1-9]/);
   });
 
@@ -186,7 +208,10 @@ describe('check jobs against the sandbox', () => {
     await sub.subscribe(`${h.redis.prefix}:events:checks-final`);
     sub.on('message', (_channel: string, message: string) => events.push(...message.split(',')));
     const completedBefore = await counter(runtime, 'hes_worker_checks_completed_total');
-    await h.enqueue([...inserted.plans, ...planBulk('standard', inserted.batchId, [...inserted.ids].reverse())]);
+    await h.enqueue([
+      ...inserted.plans,
+      ...planBulk('standard', inserted.batchId, [...inserted.ids].reverse()),
+    ]);
     await allFinal(inserted.ids);
     await queueIdle();
     await waitFor(() => events.length >= inserted.ids.length, { message: 'completion events' });

@@ -16,11 +16,14 @@ import {
   type RetryPolicy,
 } from '@hes/core';
 import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@hes/core/testing';
+import { buildSandboxApp, type SandboxApp } from '@hes/sandbox';
 import { Queue } from 'bullmq';
-// The sandbox is not a dependency of the worker package; tests reach its source directly.
-import { buildSandboxApp, type SandboxApp } from '../../hes-sandbox/src/app.js';
 import { loadWorkerConfig, type WorkerConfig } from '../src/config.js';
-import { createWorkerRuntime, type WorkerRuntime, type WorkerRuntimeDeps } from '../src/create-worker-runtime.js';
+import {
+  createWorkerRuntime,
+  type WorkerRuntime,
+  type WorkerRuntimeDeps,
+} from '../src/create-worker-runtime.js';
 
 export const SANDBOX_USERNAME = 'worker-tests';
 export const SANDBOX_PASSWORD = 'worker-tests-secret';
@@ -85,7 +88,10 @@ export class Harness {
     });
     const config = loadWorkerConfig(env);
     this.vault = new CodeVault(config.gateway.dataKey);
-    this.retry = { maxAttempts: config.gateway.hes.maxAttempts, backoffBaseMs: config.gateway.hes.backoffBaseMs };
+    this.retry = {
+      maxAttempts: config.gateway.hes.maxAttempts,
+      backoffBaseMs: config.gateway.hes.backoffBaseMs,
+    };
     this.queue = new Queue(QUEUES.checks, { connection: redis.connection, prefix: redis.prefix });
   }
 
@@ -122,7 +128,10 @@ export class Harness {
   }
 
   /** A real worker runtime in this process; maintenance (the reconciler timer) is off unless asked. */
-  async startWorker(env: NodeJS.ProcessEnv = {}, deps: Partial<WorkerRuntimeDeps> = {}): Promise<WorkerRuntime> {
+  async startWorker(
+    env: NodeJS.ProcessEnv = {},
+    deps: Partial<WorkerRuntimeDeps> = {},
+  ): Promise<WorkerRuntime> {
     const runtime = await createWorkerRuntime({
       config: this.config(env),
       prisma: this.db.prisma,
@@ -192,7 +201,9 @@ export class Harness {
   }
 
   async countPending(ids: readonly string[]): Promise<number> {
-    return this.db.prisma.check.count({ where: { id: { in: [...ids] }, status: { in: ['queued', 'processing'] } } });
+    return this.db.prisma.check.count({
+      where: { id: { in: [...ids] }, status: { in: ['queued', 'processing'] } },
+    });
   }
 
   stats() {

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { planSingle, QUEUES } from '@hes/core';
 import { waitFor } from '@hes/core/testing';
+import { generateSandboxCodes } from '@hes/sandbox';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateSandboxCodes } from '../../hes-sandbox/src/app.js';
 import { ChecksRepository } from '../src/adapters/checks-repository.js';
 import { WorkerMetrics } from '../src/adapters/metrics.js';
 import { reconcile } from '../src/domain/reconciler.js';
@@ -28,7 +28,8 @@ afterAll(async () => {
 const allCompleted = (ids: readonly string[], timeoutMs = 20_000) =>
   waitFor(
     async () =>
-      (await h.db.prisma.check.count({ where: { id: { in: [...ids] }, status: 'completed' } })) === ids.length,
+      (await h.db.prisma.check.count({ where: { id: { in: [...ids] }, status: 'completed' } })) ===
+      ids.length,
     { timeoutMs, message: 'every check to complete' },
   );
 
@@ -110,22 +111,32 @@ describe('reconciler', () => {
   });
 
   it('heals a Redis flush during work from the in-process timer, scheduler included', async () => {
-    const maintenance = new Queue(QUEUES.maintenance, { connection: h.redis.connection, prefix: h.redis.prefix });
+    const maintenance = new Queue(QUEUES.maintenance, {
+      connection: h.redis.connection,
+      prefix: h.redis.prefix,
+    });
     const rt = await h.startWorker(
       { HES_RATE_LIMIT_RPS: '20', RECONCILE_INTERVAL_MS: '300', RECONCILE_STALE_MS: '200' },
       { maintenance: true },
     );
-    await waitFor(() => maintenance.getJobScheduler(RETENTION_SCHEDULER_ID), { message: 'retention scheduler' });
+    await waitFor(() => maintenance.getJobScheduler(RETENTION_SCHEDULER_ID), {
+      message: 'retention scheduler',
+    });
     const inserted = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(40) });
     await waitFor(
-      async () => (await h.db.prisma.check.count({ where: { id: { in: inserted.ids }, status: 'completed' } })) >= 5,
+      async () =>
+        (await h.db.prisma.check.count({ where: { id: { in: inserted.ids }, status: 'completed' } })) >= 5,
     );
     expect(await h.redis.flush()).toBeGreaterThan(0);
     expect(await maintenance.getJobScheduler(RETENTION_SCHEDULER_ID)).toBeFalsy();
 
     await allCompleted(inserted.ids, 30_000);
-    expect((await rt.metrics.redriven.get()).values[0]?.value).toBeGreaterThan(0);
-    await waitFor(() => maintenance.getJobScheduler(RETENTION_SCHEDULER_ID), { message: 'scheduler re-created' });
+    await waitFor(async () => ((await rt.metrics.redriven.get()).values[0]?.value ?? 0) > 0, {
+      message: 'the re-drive to be counted',
+    });
+    await waitFor(() => maintenance.getJobScheduler(RETENTION_SCHEDULER_ID), {
+      message: 'scheduler re-created',
+    });
     await maintenance.close();
   });
 });
@@ -144,8 +155,22 @@ describe('retention purge', () => {
     const [oldBatch, mixedBatch, runningBatch] = [randomUUID(), randomUUID(), randomUUID()];
     await prisma.batch.createMany({
       data: [
-        { id: oldBatch, kind: 'standard', total: 10, status: 'completed', completedAt: before, createdAt: ancient },
-        { id: mixedBatch, kind: 'standard', total: 2, status: 'completed', completedAt: before, createdAt: ancient },
+        {
+          id: oldBatch,
+          kind: 'standard',
+          total: 10,
+          status: 'completed',
+          completedAt: before,
+          createdAt: ancient,
+        },
+        {
+          id: mixedBatch,
+          kind: 'standard',
+          total: 2,
+          status: 'completed',
+          completedAt: before,
+          createdAt: ancient,
+        },
         { id: runningBatch, kind: 'standard', total: 1, status: 'running', createdAt: ancient },
       ],
     });
@@ -157,7 +182,9 @@ describe('retention purge', () => {
       ...over,
     });
     const expired = [
-      ...Array.from({ length: 10 }, () => row({ batchId: oldBatch, status: 'completed', completedAt: before })),
+      ...Array.from({ length: 10 }, () =>
+        row({ batchId: oldBatch, status: 'completed', completedAt: before }),
+      ),
       ...Array.from({ length: 9 }, () => row({ status: 'failed', completedAt: before })),
       row({ batchId: mixedBatch, status: 'completed', completedAt: before }),
     ];
@@ -180,7 +207,10 @@ describe('retention purge', () => {
 
     const metrics = new WorkerMetrics({ defaultMetrics: false });
     const repo = new ChecksRepository(prisma);
-    const report = await purgeRetention({ repo, metrics, logger: h.logger, retentionDays: 30, batchSize: 7 }, now);
+    const report = await purgeRetention(
+      { repo, metrics, logger: h.logger, retentionDays: 30, batchSize: 7 },
+      now,
+    );
 
     expect(report).toEqual({ cutoff, checks: 20, batches: 1, idempotencyRecords: 1 });
     const left = await prisma.check.findMany({ select: { id: true } });

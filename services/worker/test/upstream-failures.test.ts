@@ -1,16 +1,16 @@
+import { HesClient } from '@hes/client';
 import { CHECK_ERROR_CODES } from '@hes/core';
 import { waitFor } from '@hes/core/testing';
-import { HesClient } from '@hes/client';
+import { FAULTS_OFF, generateSandboxCodes } from '@hes/sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { generateSandboxCodes } from '../../hes-sandbox/src/app.js';
-import { FAULTS_OFF } from '../../hes-sandbox/src/faults.js';
 import type { WorkerRuntime } from '../src/create-worker-runtime.js';
 import type { HesApi } from '../src/domain/hes-api.js';
 import { Harness, SANDBOX_PASSWORD, SANDBOX_USERNAME } from './harness.js';
 
 let h: Harness;
 let seed = 100;
-const fresh = (n: number, outcome: 'RISKLESS' | 'RISKY' = 'RISKLESS') => generateSandboxCodes(outcome, n, ++seed);
+const fresh = (n: number, outcome: 'RISKLESS' | 'RISKY' = 'RISKLESS') =>
+  generateSandboxCodes(outcome, n, ++seed);
 
 beforeAll(async () => {
   h = await Harness.start('worker-upstream-failures');
@@ -52,7 +52,9 @@ describe('429: fleet-wide pause, attempts not consumed', () => {
     expect(stats.rateLimited).toBeLessThanOrEqual(20);
     expect(await metric(rt, 'hes_worker_throttle_pauses_total')).toBeGreaterThan(0);
     expect(await metric(rt, 'hes_worker_retries_total')).toBe(0);
-    expect(await metric(rt, 'hes_worker_upstream_requests_total', { result: 'throttled' })).toBe(stats.rateLimited);
+    expect(await metric(rt, 'hes_worker_upstream_requests_total', { result: 'throttled' })).toBe(
+      stats.rateLimited,
+    );
   });
 });
 
@@ -61,8 +63,14 @@ describe('transient failures: retried with backoff, then given up', () => {
     const rt = await h.startWorker();
     h.sandbox.sandbox.faults.update({ errorRate: 1 });
     h.sandbox.sandbox.stats.reset();
-    const single = await h.insertAndEnqueue({ kind: 'standard', codes: fresh(4, 'RISKY') }, { maxAttempts: 50 });
-    const roster = await h.insertAndEnqueue({ kind: 'standard', codes: fresh(30), roster: true }, { maxAttempts: 50 });
+    const single = await h.insertAndEnqueue(
+      { kind: 'standard', codes: fresh(4, 'RISKY') },
+      { maxAttempts: 50 },
+    );
+    const roster = await h.insertAndEnqueue(
+      { kind: 'standard', codes: fresh(30), roster: true },
+      { maxAttempts: 50 },
+    );
     await waitFor(() => h.stats().serverErrors >= 15, { message: 'a few rounds of 5xx' });
     h.sandbox.sandbox.faults.update({ errorRate: 0 });
     const ids = [...single.ids, ...roster.ids];
@@ -73,7 +81,9 @@ describe('transient failures: retried with backoff, then given up', () => {
     expect(rows.every((r) => r.attempts >= 2)).toBe(true);
     expect(rows.every((r) => r.codeCipher === null)).toBe(true);
     expect(await metric(rt, 'hes_worker_retries_total')).toBeGreaterThanOrEqual(5);
-    expect(await metric(rt, 'hes_worker_upstream_requests_total', { result: 'transient' })).toBe(h.stats().serverErrors);
+    expect(await metric(rt, 'hes_worker_upstream_requests_total', { result: 'transient' })).toBe(
+      h.stats().serverErrors,
+    );
     const batch = await h.db.prisma.batch.findUniqueOrThrow({ where: { id: roster.batchId! } });
     expect(batch.status).toBe('completed');
   });
@@ -83,12 +93,20 @@ describe('transient failures: retried with backoff, then given up', () => {
     h.sandbox.sandbox.faults.update({ errorRate: 1 });
     h.sandbox.sandbox.stats.reset();
     const single = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(3) }, { maxAttempts: 3 });
-    const roster = await h.insertAndEnqueue({ kind: 'plus', codes: fresh(12), roster: true }, { maxAttempts: 3 });
+    const roster = await h.insertAndEnqueue(
+      { kind: 'plus', codes: fresh(12), roster: true },
+      { maxAttempts: 3 },
+    );
     const ids = [...single.ids, ...roster.ids];
     await allFinal(ids);
 
     for (const r of await h.checks(ids)) {
-      expect(r).toMatchObject({ status: 'failed', errorCode: CHECK_ERROR_CODES.exhausted, attempts: 3, codeCipher: null });
+      expect(r).toMatchObject({
+        status: 'failed',
+        errorCode: CHECK_ERROR_CODES.exhausted,
+        attempts: 3,
+        codeCipher: null,
+      });
       expect(r.errorMessage).toContain('HesServerError');
       expect(r.completedAt).toBeInstanceOf(Date);
     }
@@ -104,14 +122,20 @@ describe('transient failures: retried with backoff, then given up', () => {
 
   it('retries only the codes a bulk answer left out (MISSING), in a second, smaller call', async () => {
     // The sandbox always answers every code; this wrapper drops one code from the first real answer.
-    const client = new HesClient({ baseUrl: h.baseUrl, username: SANDBOX_USERNAME, password: SANDBOX_PASSWORD });
+    const client = new HesClient({
+      baseUrl: h.baseUrl,
+      username: SANDBOX_USERNAME,
+      password: SANDBOX_PASSWORD,
+    });
     let dropped: string | null = null;
     const api: HesApi = Object.assign(Object.create(client) as HesClient, {
       async checkHesCodes(codes: string[], options?: { signal?: AbortSignal }) {
         const entries = await client.checkHesCodes(codes, options);
         if (dropped !== null) return entries;
         dropped = entries[0]!.code;
-        return entries.map((e, i) => (i === 0 ? { code: e.code, ok: false as const, reason: 'MISSING' as const, errorKey: null } : e));
+        return entries.map((e, i) =>
+          i === 0 ? { code: e.code, ok: false as const, reason: 'MISSING' as const, errorKey: null } : e,
+        );
       },
     });
     await h.startWorker({}, { api });
@@ -141,7 +165,11 @@ describe('rejected credentials: fleet-wide circuit', () => {
     await allFinal(inserted.ids);
 
     for (const r of await h.checks(inserted.ids)) {
-      expect(r).toMatchObject({ status: 'failed', errorCode: CHECK_ERROR_CODES.credentials, codeCipher: null });
+      expect(r).toMatchObject({
+        status: 'failed',
+        errorCode: CHECK_ERROR_CODES.credentials,
+        codeCipher: null,
+      });
       expect(r.errorMessage).toContain('HES_USERNAME/HES_PASSWORD');
     }
     expect(h.stats().authFailures).toBeGreaterThanOrEqual(1);

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { MAX_BULK_CODES } from '@hes/client';
 import {
+  bulkJobId,
   type CheckKind,
   type CodeVault,
   isBulkKind,
   type PgPool,
-  type PlannedJob,
   planBulk,
   planSingle,
+  singleJobId,
   type VisitDefaults,
 } from '@hes/core';
 import type { FastifyBaseLogger } from 'fastify';
@@ -37,61 +39,30 @@ export interface BatchContext {
 /** Rows per INSERT statement: large enough to amortise round trips, small enough to pipeline. */
 export const ROSTER_CHUNK_ROWS = 5_000;
 
-interface Planned {
-  ids: string[];
-  codes: (string | null)[];
-  masked: string[];
-  /** Per item: index into `jobs`, or -1 for an INVALID item (no job). */
-  jobOf: Int32Array;
-  jobs: PlannedJob[];
-  valid: number;
+/** What the chunk pass learns on the way: the valid check ids, in roster order. */
+interface Tally {
+  validIds: string[];
 }
 
-/** Ids, normalised codes and the job of every check, before anything is written (job_id is stored). */
-function plan(kind: CheckKind, batchId: string, items: readonly RosterItem[], requestId: string): Planned {
-  const n = items.length;
-  const ids = new Array<string>(n);
-  const codes = new Array<string | null>(n);
-  const masked = new Array<string>(n);
-  const validIds: string[] = [];
-  const validAt: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = randomUUID();
-    const code = intakeCode(items[i]!.hesCode);
-    ids[i] = id;
-    masked[i] = code.masked;
-    codes[i] = code.ok ? code.code : null;
-    if (code.ok) {
-      validIds.push(id);
-      validAt.push(i);
-    }
-  }
-  const jobOf = new Int32Array(n).fill(-1);
-  let jobs: PlannedJob[];
-  if (isBulkKind(kind)) {
-    jobs = planBulk(kind, batchId, validIds, requestId);
-    let v = 0;
-    jobs.forEach((job, j) => {
-      const count = job.name === 'bulk' ? job.data.checkIds.length : 1;
-      for (let k = 0; k < count; k++) jobOf[validAt[v++]!] = j;
-    });
-  } else {
-    jobs = validIds.map((id) => planSingle(id, requestId));
-    validAt.forEach((at, j) => {
-      jobOf[at] = j;
-    });
-  }
-  return { ids, codes, masked, jobOf, jobs, valid: validIds.length };
-}
-
-/** Encryption and HMAC happen here, one chunk at a time, while the previous chunk is being inserted. */
-function* chunks(p: Planned, items: readonly RosterItem[], vault: CodeVault): Generator<RosterChunk> {
+/**
+ * One pass per chunk, computed while PostgreSQL inserts the previous chunk: id, normalisation, mask,
+ * encryption, HMAC and the job that will carry the check (its id is stored in job_id). Bulk jobs take
+ * valid checks in roster order, MAX_BULK_CODES at a time, exactly as planBulk groups them afterwards.
+ */
+function* rosterChunks(
+  kind: CheckKind,
+  batchId: string,
+  items: readonly RosterItem[],
+  vault: CodeVault,
+  tally: Tally,
+): Generator<RosterChunk> {
+  const bulk = isBulkKind(kind);
+  let bulkJob = '';
   for (let start = 0; start < items.length; start += ROSTER_CHUNK_ROWS) {
-    const end = Math.min(start + ROSTER_CHUNK_ROWS, items.length);
-    const size = end - start;
+    const size = Math.min(ROSTER_CHUNK_ROWS, items.length - start);
     const c: RosterChunk = {
-      ids: p.ids.slice(start, end),
-      masked: p.masked.slice(start, end),
+      ids: new Array(size),
+      masked: new Array(size),
       ciphers: new Array(size),
       hmacs: new Array(size),
       references: new Array(size),
@@ -99,27 +70,26 @@ function* chunks(p: Planned, items: readonly RosterItem[], vault: CodeVault): Ge
       jobIndex: new Array(size),
       jobIds: [],
     };
-    const local = new Map<number, number>();
-    for (let i = start; i < end; i++) {
-      const k = i - start;
-      const code = p.codes[i];
-      const item = items[i]!;
+    for (let k = 0; k < size; k++) {
+      const item = items[start + k]!;
+      const id = randomUUID();
+      const code = intakeCode(item.hesCode);
+      c.ids[k] = id;
+      c.masked[k] = code.masked;
       c.references[k] = item.reference;
       c.identityLast3[k] = item.identityLast3;
-      if (code) {
-        c.ciphers[k] = vault.encrypt(code, p.ids[i]!);
-        c.hmacs[k] = vault.hmac(code);
-        const job = p.jobOf[i]!;
-        let at = local.get(job);
-        if (at === undefined) {
-          at = c.jobIds.push(p.jobs[job]!.jobId);
-          local.set(job, at);
-        }
-        c.jobIndex[k] = at;
+      if (code.ok) {
+        const ordinal = tally.validIds.push(id) - 1;
+        if (bulk && ordinal % MAX_BULK_CODES === 0) bulkJob = bulkJobId(batchId, id);
+        const jobId = bulk ? bulkJob : singleJobId(id);
+        if (c.jobIds.at(-1) !== jobId) c.jobIds.push(jobId);
+        c.jobIndex[k] = c.jobIds.length;
+        c.ciphers[k] = vault.encrypt(code.code, id);
+        c.hmacs[k] = vault.hmac(code.code);
       } else {
+        c.jobIndex[k] = null;
         c.ciphers[k] = null;
         c.hmacs[k] = null;
-        c.jobIndex[k] = null;
       }
     }
     yield c;
@@ -147,32 +117,29 @@ export async function submitBatch(
   const visit = kind === 'visitor' ? resolveVisit(kind, undefined, deps.defaultVisit) : null;
 
   const batchId = randomUUID();
-  const p = plan(kind, batchId, items, ctx.requestId);
-  const invalid = items.length - p.valid;
+  const tally: Tally = { validIds: [] };
   const stamps = await writeRoster(
     deps.pool,
-    {
-      id: batchId,
-      kind,
-      total: items.length,
-      apiKeyId: ctx.apiKeyId,
-      requestId: ctx.requestId,
-      completed: p.valid === 0,
-      visit,
-    },
-    chunks(p, items, deps.vault),
+    { id: batchId, kind, total: items.length, apiKeyId: ctx.apiKeyId, requestId: ctx.requestId, visit },
+    rosterChunks(kind, batchId, items, deps.vault, tally),
+    () => tally.validIds.length === 0,
   );
+  const valid = tally.validIds.length;
+  const invalid = items.length - valid;
 
-  if (p.valid > 0) deps.metrics.accepted(kind, 'batch', p.valid);
+  if (valid > 0) deps.metrics.accepted(kind, 'batch', valid);
   if (invalid > 0) deps.metrics.rejected('INVALID_HES_CODE', invalid);
-  if (!(await deps.jobs.enqueue(p.jobs, ctx.log))) deps.metrics.enqueueFailed('batch');
+  const jobs = isBulkKind(kind)
+    ? planBulk(kind, batchId, tally.validIds, ctx.requestId)
+    : tally.validIds.map((id) => planSingle(id, ctx.requestId));
+  if (!(await deps.jobs.enqueue(jobs, ctx.log))) deps.metrics.enqueueFailed('batch');
 
   return {
     id: batchId,
     kind,
-    status: p.valid === 0 ? 'completed' : 'queued',
+    status: valid === 0 ? 'completed' : 'queued',
     total: items.length,
-    counts: { queued: p.valid, processing: 0, completed: invalid, failed: 0 },
+    counts: { queued: valid, processing: 0, completed: invalid, failed: 0 },
     outcomes: { RISKLESS: 0, RISKY: 0, NOT_FOUND: 0, EXPIRED: 0, INVALID: invalid },
     createdAt: stamps.createdAt.toISOString(),
     completedAt: stamps.completedAt?.toISOString() ?? null,

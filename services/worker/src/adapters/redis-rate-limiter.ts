@@ -34,13 +34,15 @@ export interface PauseResult {
   remainingMs: number;
 }
 
-type ScriptReply = [string, string, string];
+/** [state, wait or remaining ms, the script's clock, the schedule after a reservation]. */
+type ScriptReply = [string, string, string, string?];
 type ScriptRunner = (
   tatKey: string,
   pauseKey: string,
   mode: string,
   arg: string,
   now: string,
+  floor: string,
 ) => Promise<ScriptReply>;
 
 const COMMAND = 'hesRateLimit';
@@ -142,7 +144,14 @@ export class RedisRateLimiter {
 
   async #script(mode: 'reserve' | 'confirm' | 'pause', arg: number): Promise<ScriptReply> {
     const now = this.#now ? String(this.#now()) : '';
-    const reply = await this.#run(this.#tatKey, this.#pauseKey, mode, String(arg), now, String(this.#lastTat));
+    const reply = await this.#run(
+      this.#tatKey,
+      this.#pauseKey,
+      mode,
+      String(arg),
+      now,
+      String(this.#lastTat),
+    );
     if (reply[3] !== undefined) this.#lastTat = Math.max(this.#lastTat, Number(reply[3]));
     return reply;
   }

@@ -1,6 +1,11 @@
 import type { Logger } from '@hes/core';
 import type { WorkerMetrics } from '../adapters/metrics.js';
-import { type RedisRateLimiter, type Reservation, realSleep, type Sleep } from '../adapters/redis-rate-limiter.js';
+import {
+  type RedisRateLimiter,
+  type Reservation,
+  realSleep,
+  type Sleep,
+} from '../adapters/redis-rate-limiter.js';
 import type { CredentialsCircuit } from './credentials-circuit.js';
 import type { Endpoint } from './hes-api.js';
 import { classifyUpstreamError, type UpstreamFailure } from './outcome-mapper.js';

@@ -15,6 +15,7 @@ import {
 } from '../../schemas/check.js';
 import { IdParamsSchema, problemResponses } from '../../schemas/common.js';
 
+const SINGLE_CHECK_BODY_LIMIT = 64 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export const notFound = (what: string) => new ApiProblem('NOT_FOUND', { detail: `No such ${what}` });
@@ -52,6 +53,8 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/checks',
     {
+      // One check is a few hundred bytes; the 16 MiB roster limit has no business here.
+      bodyLimit: Math.min(SINGLE_CHECK_BODY_LIMIT, app.apiConfig.bodyLimitBytes),
       onRequest: app.requireScope('checks:write'),
       schema: {
         tags: ['checks'],
