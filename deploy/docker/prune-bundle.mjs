@@ -126,14 +126,16 @@ for (const entry of readdirSync(store).filter((e) => e.startsWith('@hes+'))) {
   }
 }
 for (const dir of workspaceDirs) {
-  for (const name of ['src', 'test', 'tsconfig.build.json']) rmSync(join(dir, name), { recursive: true, force: true });
+  for (const name of ['src', 'test', 'tsconfig.build.json'])
+    rmSync(join(dir, name), { recursive: true, force: true });
   if (!existsSync(join(dir, 'dist'))) {
     console.error(`prune-bundle: ${dir} has no dist/ (was the workspace built?)`);
     process.exit(1);
   }
 }
 
-console.log(
+process.stdout.write(
   `prune-bundle: ${bundle}: ${mb(before)} -> ${mb(duBytes(bundle))}; removed ${removed.length} packages` +
-    (removed.length > 0 ? ` (${removed.slice(0, 12).join(', ')}${removed.length > 12 ? ', …' : ''})` : ''),
+    (removed.length > 0 ? ` (${removed.slice(0, 12).join(', ')}${removed.length > 12 ? ', …' : ''})` : '') +
+    '\n',
 );

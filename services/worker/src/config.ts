@@ -54,6 +54,6 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     retentionCron: cronVar(env, 'RETENTION_CRON', '17 3 * * *'),
     credentialsCooldownMs: intVar(env, 'CREDENTIALS_COOLDOWN_MS', 60_000, 100, 86_400_000),
     maxThrottledMs: intVar(env, 'HES_MAX_THROTTLED_MS', 10 * 60_000, 0, 3_600_000),
-    rateLimitMarginMs: intVar(env, 'HES_RATE_LIMIT_MARGIN_MS', 40, 0, 500),
+    rateLimitMarginMs: intVar(env, 'HES_RATE_LIMIT_MARGIN_MS', 60, 0, 500),
   };
 }

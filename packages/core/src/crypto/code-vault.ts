@@ -1,9 +1,11 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
 import { maskHesCode } from '@hes/client';
 
 const VERSION = 1;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
+/** IVs are drawn from a pool refilled 4 096 at a time: one getrandom call instead of one per code. */
+const IV_POOL_BYTES = IV_BYTES * 4096;
 
 export class CodeDecryptionError extends Error {
   readonly code = 'CODE_DECRYPTION_FAILED';
@@ -19,18 +21,26 @@ export class CodeDecryptionError extends Error {
  * derived separately from HES_DATA_KEY with HKDF, so one can never be used as the other.
  */
 export class CodeVault {
-  readonly #encKey: Buffer;
-  readonly #macKey: Buffer;
+  // KeyObjects, not raw buffers: Node imports a raw key on every cipher/HMAC it creates, which was
+  // half of the CPU of a 100 000-code roster intake.
+  readonly #encKey: KeyObject;
+  readonly #macKey: KeyObject;
+  #ivPool = Buffer.alloc(0);
+  #ivOffset = 0;
 
   constructor(dataKey: Buffer) {
     if (dataKey.length !== 32) throw new RangeError('data key must be 32 bytes');
-    this.#encKey = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'hes-gateway/code-encryption/v1', 32));
-    this.#macKey = Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'hes-gateway/code-hmac/v1', 32));
+    this.#encKey = createSecretKey(
+      Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'hes-gateway/code-encryption/v1', 32)),
+    );
+    this.#macKey = createSecretKey(
+      Buffer.from(hkdfSync('sha256', dataKey, Buffer.alloc(0), 'hes-gateway/code-hmac/v1', 32)),
+    );
   }
 
   /** `aad` binds the ciphertext to its row (the check id), so rows cannot be swapped. */
   encrypt(code: string, aad: string): Buffer<ArrayBuffer> {
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.#nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.#encKey, iv);
     cipher.setAAD(Buffer.from(aad, 'utf8'));
     const ct = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
@@ -48,6 +58,17 @@ export class CodeVault {
     } catch (cause) {
       throw new CodeDecryptionError({ cause });
     }
+  }
+
+  /** A fresh random IV; each pool byte is handed out once, so no IV is ever reused. */
+  #nextIv(): Buffer {
+    if (this.#ivOffset + IV_BYTES > this.#ivPool.length) {
+      this.#ivPool = randomBytes(IV_POOL_BYTES);
+      this.#ivOffset = 0;
+    }
+    const iv = this.#ivPool.subarray(this.#ivOffset, this.#ivOffset + IV_BYTES);
+    this.#ivOffset += IV_BYTES;
+    return iv;
   }
 
   hmac(code: string): string {

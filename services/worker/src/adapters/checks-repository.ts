@@ -69,19 +69,29 @@ export class ChecksRepository {
   /** Marks the job's still-pending checks `processing`, counts the attempt, and returns them: one UPDATE. */
   async claim(ids: readonly string[]): Promise<ClaimedCheck[]> {
     if (ids.length === 0) return [];
-    return this.#db.check.updateManyAndReturn({
-      where: { id: { in: [...ids] }, status: { in: [...PENDING] } },
-      data: { status: 'processing', attempts: { increment: 1 } },
-      select: {
-        id: true,
-        kind: true,
-        batchId: true,
-        codeCipher: true,
-        identityLast3: true,
-        visit: true,
-        createdAt: true,
-      },
-    });
+    const rows = await this.#db.$queryRaw<
+      {
+        id: string;
+        kind: CheckKind;
+        batch_id: string | null;
+        code_cipher: Uint8Array | null;
+        identity_last3: string | null;
+        visit: unknown;
+        created_at: Date;
+      }[]
+    >`
+      UPDATE checks SET status = 'processing', attempts = attempts + 1, updated_at = now()
+      WHERE id = ANY(${[...ids]}::uuid[]) AND status IN ('queued', 'processing')
+      RETURNING id, kind, batch_id, code_cipher, identity_last3, visit, created_at`;
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      batchId: r.batch_id,
+      codeCipher: r.code_cipher,
+      identityLast3: r.identity_last3,
+      visit: r.visit,
+      createdAt: r.created_at,
+    }));
   }
 
   /** The batch of a check that is already final (null when pending or gone). */

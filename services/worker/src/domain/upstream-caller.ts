@@ -45,7 +45,7 @@ export interface UpstreamCallerOptions {
 export const DEFAULT_RETRY_AFTER_MS = 1_000;
 export const MAX_RETRY_AFTER_MS = 60_000;
 /** How often a caller looks again while another process's credentials probe is in flight. */
-const PROBE_POLL_MS = 100;
+const PROBE_POLL_MS = 50;
 
 /**
  * Every request to the Ministry goes through here: credentials circuit, the fleet-wide rate limit, the
@@ -169,7 +169,8 @@ export class UpstreamCaller {
   }
 
   async #credentialsAccepted(): Promise<void> {
-    await this.#o.circuit.accept();
-    this.#o.logger.info('the Ministry accepts HES_USERNAME/HES_PASSWORD again: credentials circuit closed');
+    if (await this.#o.circuit.accept()) {
+      this.#o.logger.info('the Ministry accepts HES_USERNAME/HES_PASSWORD again: credentials circuit closed');
+    }
   }
 }
