@@ -52,8 +52,6 @@ export interface StaleCheck {
   requestId: string | null;
 }
 
-const PENDING = ['queued', 'processing'] as const;
-
 /**
  * Every SQL statement of the worker. Writes are guarded by `status IN ('queued','processing')`, so a
  * redelivered or duplicated job can never write a second result, and RETURNING tells the caller which
