@@ -34,8 +34,8 @@ export interface WorkerConfig {
   maxThrottledMs: number;
   /**
    * Jitter allowance of the limiter in ms per second: slots are spaced (1000 + margin) / rps apart; a
-   * request may leave up to margin/2 after its slot (later, the slot is forfeit), the rest absorbs
-   * network jitter. Without it, two in-process runtimes were measured at 11 requests in a second at 10.
+   * request may leave up to margin/2 after its slot (later, the slot is forfeit), the other half absorbs
+   * variation in delivery. Measured: without it, 11 requests reached the sandbox in one second at 10.
    */
   rateLimitMarginMs: number;
 }

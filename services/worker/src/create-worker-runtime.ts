@@ -1,6 +1,5 @@
 import { HesClient } from '@hes/client';
 import {
-  type BulkCheckJob,
   type CheckJobData,
   type CheckJobName,
   type ChecksQueue,
@@ -10,25 +9,23 @@ import {
   type MaintenanceJobName,
   type PrismaClient,
   QUEUES,
-  type SingleCheckJob,
 } from '@hes/core';
-import { DelayedError, type Job, Queue, Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Registry } from 'prom-client';
 import { ChecksRepository } from './adapters/checks-repository.js';
 import { WorkerMetrics } from './adapters/metrics.js';
 import { RedisRateLimiter, type Sleep } from './adapters/redis-rate-limiter.js';
 import type { WorkerConfig } from './config.js';
 import { hesBackoffStrategy } from './domain/backoff.js';
-import { CheckProcessor, type JobContext, RetryableUpstreamError } from './domain/check-processor.js';
+import { CheckProcessor } from './domain/check-processor.js';
 import { CredentialsCircuit } from './domain/credentials-circuit.js';
 import type { HesApi } from './domain/hes-api.js';
 import type { ReconcileReport } from './domain/reconciler.js';
 import type { PurgeReport } from './domain/retention.js';
-import { ReturnToQueueError, UpstreamCaller } from './domain/upstream-caller.js';
-import { bulkCheckJob } from './jobs/bulk-check-job.js';
+import { UpstreamCaller } from './domain/upstream-caller.js';
+import { createCheckJobHandler } from './jobs/check-job-handler.js';
 import { reconcileJob } from './jobs/reconcile-job.js';
 import { retentionPurgeJob } from './jobs/retention-purge-job.js';
-import { singleCheckJob } from './jobs/single-check-job.js';
 import { MaintenanceLoop } from './maintenance-loop.js';
 
 export interface WorkerRuntimeDeps {
@@ -148,46 +145,12 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
 
   const drain = new AbortController();
   const force = new AbortController();
-  const runSingle = singleCheckJob(processor);
-  const runBulk = bulkCheckJob(processor);
-
-  const processCheckJob = async (job: Job<CheckJobData, unknown, CheckJobName>, token?: string) => {
-    const requestId = job.data.requestId;
-    const log = logger.child({ jobId: job.id, job: job.name, ...(requestId ? { requestId } : {}) });
-    const ctx: JobContext = {
-      jobId: job.id ?? '',
-      lastAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-      signals: { drain: drain.signal, force: force.signal },
-      logger: log,
-    };
-    const started = performance.now();
-    try {
-      const report =
-        job.name === 'bulk'
-          ? await runBulk(job.data as BulkCheckJob, ctx)
-          : await runSingle(job.data as SingleCheckJob, ctx);
-      log.info(
-        { ...report, attempt: job.attemptsMade + 1, ms: Math.round(performance.now() - started) },
-        'check job done',
-      );
-    } catch (err) {
-      if (err instanceof ReturnToQueueError) {
-        // Back to the queue as it was: no attempt is consumed, another worker (or this one after a
-        // restart) takes it. Its checks stay pending in PostgreSQL meanwhile.
-        await job.moveToDelayed(Date.now(), token);
-        log.info('job returned to the queue (shutdown)');
-        throw new DelayedError();
-      }
-      if (err instanceof RetryableUpstreamError) {
-        metrics.retries.inc();
-        log.warn({ lastError: err.lastError, attempt: job.attemptsMade + 1 }, 'check job will be retried');
-        throw err;
-      }
-      log.error({ err, attempt: job.attemptsMade + 1 }, 'check job failed unexpectedly');
-      // What BullMQ stores in Redis names the failure only (no driver message that could echo data).
-      throw new Error(`check job failed: ${err instanceof Error ? err.name : 'unknown error'}`);
-    }
-  };
+  const processCheckJob = createCheckJobHandler({
+    processor,
+    metrics,
+    logger,
+    signals: { drain: drain.signal, force: force.signal },
+  });
 
   const worker = new Worker<CheckJobData, unknown, CheckJobName>(QUEUES.checks, processCheckJob, {
     connection: bullConnection,

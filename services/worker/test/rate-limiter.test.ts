@@ -205,8 +205,8 @@ describe('fleet-wide rate limit against the sandbox', () => {
     expect(stats.peakRps, measured).toBeLessThanOrEqual(10);
     // Spread evenly, not in bursts: even 500 ms never saw more than half the limit (+1 at the edge).
     expect(stats.maxInWindow?.all, measured).toBeLessThanOrEqual(6);
-    // And the limit is used, not undershot: 45 requests at 10/s (minus the 4 % margin) take about
-    // 4.6 s; slots forfeited to event-loop lag (other test files share the CPU) cost some more.
+    // And the limit is used, not undershot: 45 requests at 10/s (minus the 6 % margin) take about
+    // 4.8 s; slots forfeited to event-loop lag (other test files share the CPU) cost some more.
     expect(elapsedS, measured).toBeGreaterThan(4.2);
     expect(elapsedS, measured).toBeLessThan(10);
   });

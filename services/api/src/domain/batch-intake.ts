@@ -96,6 +96,9 @@ function* rosterChunks(
   }
 }
 
+/** Jobs beyond this many are enqueued after the answer (see submitBatch). */
+const BACKGROUND_ENQUEUE_THRESHOLD = 2_000;
+
 /**
  * A roster: every item becomes a check (malformed codes as completed/INVALID, never sent upstream),
  * the batch and its checks are committed in one transaction, then the jobs are enqueued: bulk jobs of
@@ -132,7 +135,13 @@ export async function submitBatch(
   const jobs = isBulkKind(kind)
     ? planBulk(kind, batchId, tally.validIds, ctx.requestId)
     : tally.validIds.map((id) => planSingle(id, ctx.requestId));
-  if (!(await deps.jobs.enqueue(jobs, ctx.log))) deps.metrics.enqueueFailed('batch');
+  // The rows are committed, so the roster is safe to acknowledge. Tens of thousands of single jobs
+  // (employee/visitor rosters) take seconds to add; past a few thousand they are added after the 202.
+  // A failure is harmless either way: the worker's reconciler re-drives stored checks without a job.
+  const enqueued = deps.jobs.enqueue(jobs, ctx.log).then((ok) => {
+    if (!ok) deps.metrics.enqueueFailed('batch');
+  });
+  if (jobs.length <= BACKGROUND_ENQUEUE_THRESHOLD) await enqueued;
 
   return {
     id: batchId,

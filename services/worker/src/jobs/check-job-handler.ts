@@ -1,0 +1,59 @@
+import type { BulkCheckJob, CheckJobData, CheckJobName, Logger, SingleCheckJob } from '@hes/core';
+import { DelayedError, type Job } from 'bullmq';
+import type { WorkerMetrics } from '../adapters/metrics.js';
+import { type CheckProcessor, type JobContext, RetryableUpstreamError } from '../domain/check-processor.js';
+import { type CallSignals, ReturnToQueueError } from '../domain/upstream-caller.js';
+import { bulkCheckJob } from './bulk-check-job.js';
+import { singleCheckJob } from './single-check-job.js';
+
+export interface CheckJobHandlerOptions {
+  processor: CheckProcessor;
+  metrics: WorkerMetrics;
+  logger: Logger;
+  signals: CallSignals;
+}
+
+/**
+ * The BullMQ processor of the checks queue: dispatches by job name and turns the domain's flow-steering
+ * errors into BullMQ's: back to the queue untouched (shutdown), retry with backoff (transient), or a
+ * failure whose stored reason names only the error class (Redis must never hold data of a check).
+ */
+export function createCheckJobHandler(o: CheckJobHandlerOptions) {
+  const runSingle = singleCheckJob(o.processor);
+  const runBulk = bulkCheckJob(o.processor);
+
+  return async (job: Job<CheckJobData, unknown, CheckJobName>, token?: string): Promise<void> => {
+    const requestId = job.data.requestId;
+    const attempt = job.attemptsMade + 1;
+    const log = o.logger.child({ jobId: job.id, job: job.name, ...(requestId ? { requestId } : {}) });
+    const ctx: JobContext = {
+      jobId: job.id ?? '',
+      lastAttempt: attempt >= (job.opts.attempts ?? 1),
+      signals: o.signals,
+      logger: log,
+    };
+    const started = performance.now();
+    try {
+      const report =
+        job.name === 'bulk'
+          ? await runBulk(job.data as BulkCheckJob, ctx)
+          : await runSingle(job.data as SingleCheckJob, ctx);
+      log.info({ ...report, attempt, ms: Math.round(performance.now() - started) }, 'check job done');
+    } catch (err) {
+      if (err instanceof ReturnToQueueError) {
+        // Back to the queue as it was: no attempt is consumed, another worker (or this one after a
+        // restart) takes it. Its checks stay pending in PostgreSQL meanwhile.
+        await job.moveToDelayed(Date.now(), token);
+        log.info('job returned to the queue (shutdown)');
+        throw new DelayedError();
+      }
+      if (err instanceof RetryableUpstreamError) {
+        o.metrics.retries.inc();
+        log.warn({ lastError: err.lastError, attempt }, 'check job will be retried');
+        throw err;
+      }
+      log.error({ err, attempt }, 'check job failed unexpectedly');
+      throw new Error(`check job failed: ${err instanceof Error ? err.name : 'unknown error'}`);
+    }
+  };
+}
