@@ -12,6 +12,5 @@ export default defineConfig({
   migrations: { path: 'prisma/migrations' },
   engine: 'js',
   experimental: { adapter: true },
-  adapter: async () =>
-    new PrismaPg({ connectionString: process.env.DATABASE_URL }),
+  adapter: async () => new PrismaPg({ connectionString: process.env.DATABASE_URL }),
 });

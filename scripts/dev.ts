@@ -9,11 +9,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  createPrisma,
   DEFAULT_DATABASE_URL,
   SANDBOX_DEFAULT_PASSWORD,
   SANDBOX_DEFAULT_PORT,
   SANDBOX_DEFAULT_USERNAME,
-  createPrisma,
   sandboxBaseUrl,
 } from '@hes/core';
 import { createApiKey } from '../packages/core/src/auth/api-keys-repository.js';
@@ -66,7 +66,9 @@ async function stop(exitCode: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   for (const c of children) c.kill('SIGTERM');
-  await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)));
+  await Promise.all(
+    children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
+  );
   process.exit(exitCode);
 }
 
@@ -86,7 +88,9 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 const result = await migrate({ databaseUrl: env.DATABASE_URL! });
-console.error(`[dev] migrations applied: ${result.applied.length === 0 ? 'none (up to date)' : result.applied.join(', ')}`);
+console.error(
+  `[dev] migrations applied: ${result.applied.length === 0 ? 'none (up to date)' : result.applied.join(', ')}`,
+);
 
 start('sandbox', 'services/hes-sandbox/src/main.ts');
 start('worker', 'services/worker/src/main.ts');

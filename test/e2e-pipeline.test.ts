@@ -5,7 +5,7 @@
  */
 import { generateSandboxCodes, sandboxIdentityLast3 } from '@hes/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, dumpDatabase, dumpRedis, leakedCodes, startStack, waitFor } from './support/stack.js';
+import { dumpDatabase, dumpRedis, leakedCodes, type Stack, startStack, waitFor } from './support/stack.js';
 
 let stack: Stack;
 const submitted: string[] = [];
@@ -49,7 +49,12 @@ describe('single checks with ?wait=', () => {
           ...(kind === 'visitor' ? { visit } : {}),
         });
         expect(status).toBe(200);
-        expect(body).toMatchObject({ kind, status: 'completed', outcome, reference: `emp-${kind}-${outcome}` });
+        expect(body).toMatchObject({
+          kind,
+          status: 'completed',
+          outcome,
+          reference: `emp-${kind}-${outcome}`,
+        });
         expect(body.hesCode).toBe(`${code!.slice(0, 2)}******${code!.slice(8)}`);
         expect(body.attempts).toBe(1);
         if (outcome === 'RISKLESS' || outcome === 'RISKY') {
@@ -85,7 +90,11 @@ describe('rosters', () => {
   async function waitForBatch(id: string, timeoutMs = 60_000) {
     return waitFor(
       async () => {
-        const res = await stack.api.inject({ method: 'GET', url: `/v1/batches/${id}`, headers: stack.headers });
+        const res = await stack.api.inject({
+          method: 'GET',
+          url: `/v1/batches/${id}`,
+          headers: stack.headers,
+        });
         const batch = res.json();
         return batch.status === 'completed' ? batch : null;
       },
@@ -102,8 +111,11 @@ describe('rosters', () => {
     ];
     submitted.push(...codes);
     const items = codes.map((c, i) => ({ hesCode: i % 2 ? dashed(c) : c, reference: `r-${i}` }));
-    items.push(...['SHORT', 'ÇÇÇÇÇÇÇÇÇÇ', '', '12345-678', 'A1B2C3D4!', '----------', '   ', 'X', 'AB', '0']
-      .map((hesCode, i) => ({ hesCode, reference: `bad-${i}` })));
+    items.push(
+      ...['SHORT', 'ÇÇÇÇÇÇÇÇÇÇ', '', '12345-678', 'A1B2C3D4!', '----------', '   ', 'X', 'AB', '0'].map(
+        (hesCode, i) => ({ hesCode, reference: `bad-${i}` }),
+      ),
+    );
     stack.sandbox.sandbox.stats.reset();
 
     const res = await stack.api.inject({
@@ -142,7 +154,7 @@ describe('rosters', () => {
     const codes = [...generateSandboxCodes('RISKLESS', 900, 701), ...generateSandboxCodes('RISKY', 100, 702)];
     submitted.push(...codes);
     const rows = codes.map((c, i) => {
-      const last3 = i < 10 ? '000' === sandboxIdentityLast3(c) ? '001' : '000' : sandboxIdentityLast3(c);
+      const last3 = i < 10 ? ('000' === sandboxIdentityLast3(c) ? '001' : '000') : sandboxIdentityLast3(c);
       return `${dashed(c)},"Personel ""${i}""",${last3}`;
     });
     const body = `\uFEFFhes_code,reference,identityLast3\r\n${rows.join('\r\n')}\r\n`;
@@ -157,7 +169,9 @@ describe('rosters', () => {
     expect(batch).toMatchObject({ kind: 'plus', total: 1000 });
     expect(batch.outcomes).toMatchObject({ RISKLESS: 900, RISKY: 100 });
 
-    const mismatches = await stack.db.prisma.check.count({ where: { batchId: batch.id, identityMatch: false } });
+    const mismatches = await stack.db.prisma.check.count({
+      where: { batchId: batch.id, identityMatch: false },
+    });
     const matches = await stack.db.prisma.check.count({ where: { batchId: batch.id, identityMatch: true } });
     expect(mismatches).toBe(10);
     expect(matches).toBe(990);
@@ -170,7 +184,9 @@ describe('rosters', () => {
 describe('privacy (SPEC §6)', () => {
   it('leaves no full HES code in the database, Redis or any log line once checks are final', async () => {
     expect(submitted.length).toBeGreaterThan(4000);
-    const pending = await stack.db.prisma.check.count({ where: { status: { in: ['queued', 'processing'] } } });
+    const pending = await stack.db.prisma.check.count({
+      where: { status: { in: ['queued', 'processing'] } },
+    });
     expect(pending).toBe(0);
     const ciphers = await stack.db.prisma.check.count({ where: { NOT: { codeCipher: null } } });
     expect(ciphers).toBe(0);

@@ -27,7 +27,12 @@ async function submitRoster(s: Stack, kind: string, codes: string[]) {
 async function submitSingles(s: Stack, kind: string, codes: string[]) {
   const ids: string[] = [];
   for (const hesCode of codes) {
-    const res = await s.api.inject({ method: 'POST', url: '/v1/checks', headers: s.headers, payload: { hesCode, kind } });
+    const res = await s.api.inject({
+      method: 'POST',
+      url: '/v1/checks',
+      headers: s.headers,
+      payload: { hesCode, kind },
+    });
     expect(res.statusCode).toBe(202);
     ids.push(res.json().id);
   }
@@ -45,7 +50,10 @@ describe('resilience', () => {
     });
     const s = stack;
     const employee = generateSandboxCodes('RISKLESS', 150, 901);
-    const standard = [...generateSandboxCodes('RISKY', 1500, 902), ...generateSandboxCodes('NOT_FOUND', 500, 903)];
+    const standard = [
+      ...generateSandboxCodes('RISKY', 1500, 902),
+      ...generateSandboxCodes('NOT_FOUND', 500, 903),
+    ];
     const employeeBatch = await submitRoster(s, 'employee', employee);
     const standardBatch = await submitRoster(s, 'standard', standard);
 
@@ -60,7 +68,10 @@ describe('resilience', () => {
     expect(doneAtKill).toBeLessThan(150);
 
     s.spawnWorker({ RECONCILE_INTERVAL_MS: '1000', RECONCILE_STALE_MS: '2000' });
-    await waitFor(async () => (await pendingCount(s)) === 0, { timeoutMs: 60_000, message: 'checks left pending' });
+    await waitFor(async () => (await pendingCount(s)) === 0, {
+      timeoutMs: 60_000,
+      message: 'checks left pending',
+    });
 
     const employeeRows = await s.db.prisma.check.findMany({ where: { batchId: employeeBatch } });
     expect(employeeRows).toHaveLength(150);
@@ -69,7 +80,9 @@ describe('resilience', () => {
     expect(await countBy(s, { batchId: standardBatch, outcome: 'RISKY' })).toBe(1500);
     expect(await countBy(s, { batchId: standardBatch, outcome: 'NOT_FOUND' })).toBe(500);
     for (const id of [employeeBatch, standardBatch]) {
-      const batch = (await s.api.inject({ method: 'GET', url: `/v1/batches/${id}`, headers: s.headers })).json();
+      const batch = (
+        await s.api.inject({ method: 'GET', url: `/v1/batches/${id}`, headers: s.headers })
+      ).json();
       expect(batch.status).toBe('completed');
       expect(batch.counts.completed).toBe(batch.total);
     }
@@ -121,15 +134,26 @@ describe('resilience', () => {
     await s.startWorker({ HES_PASSWORD: 'not-the-password' });
     const ids = await submitSingles(s, 'standard', generateSandboxCodes('RISKLESS', 30, 931));
     const batch = await submitRoster(s, 'standard', generateSandboxCodes('RISKLESS', 1000, 932));
-    await waitFor(async () => (await pendingCount(s)) === 0, { timeoutMs: 30_000, message: 'checks left pending' });
-    const failed = await s.db.prisma.check.findMany({ where: { OR: [{ id: { in: ids } }, { batchId: batch }] } });
+    await waitFor(async () => (await pendingCount(s)) === 0, {
+      timeoutMs: 30_000,
+      message: 'checks left pending',
+    });
+    const failed = await s.db.prisma.check.findMany({
+      where: { OR: [{ id: { in: ids } }, { batchId: batch }] },
+    });
     expect(failed).toHaveLength(1030);
-    expect(failed.every((c) => c.status === 'failed' && c.errorCode === 'UPSTREAM_CREDENTIALS_REJECTED')).toBe(true);
+    expect(
+      failed.every((c) => c.status === 'failed' && c.errorCode === 'UPSTREAM_CREDENTIALS_REJECTED'),
+    ).toBe(true);
     expect(failed.every((c) => c.codeCipher === null)).toBe(true);
-    const one = (await s.api.inject({ method: 'GET', url: `/v1/checks/${ids[0]}`, headers: s.headers })).json();
+    const one = (
+      await s.api.inject({ method: 'GET', url: `/v1/checks/${ids[0]}`, headers: s.headers })
+    ).json();
     expect(one.error.code).toBe('UPSTREAM_CREDENTIALS_REJECTED');
     expect(one.error.message).toMatch(/credentials|HES_USERNAME/i);
     expect(s.sandbox.sandbox.stats.snapshot().authFailures).toBeLessThanOrEqual(4 + 1);
-    expect(s.logs.some((l) => l.includes('"level":"error"') && /HES_USERNAME|credential/i.test(l))).toBe(true);
+    expect(s.logs.some((l) => l.includes('"level":"error"') && /HES_USERNAME|credential/i.test(l))).toBe(
+      true,
+    );
   }, 60_000);
 });

@@ -12,9 +12,9 @@ import {
   isHesError,
 } from '@hes/client';
 import {
-  type SandboxApp,
   buildSandboxApp,
   generateSandboxCodes,
+  type SandboxApp,
   sandboxExpirationFor,
   sandboxIdentityLast3,
   sandboxPlusProfileFor,
@@ -34,7 +34,11 @@ beforeAll(async () => {
   const address = sandbox.server.address();
   if (address === null || typeof address === 'string') throw new Error('no address');
   origin = `http://127.0.0.1:${address.port}`;
-  client = new HesClient({ baseUrl: `${origin}/services/g2g/test/saglik/hes`, username: USER, password: PASS });
+  client = new HesClient({
+    baseUrl: `${origin}/services/g2g/test/saglik/hes`,
+    username: USER,
+    password: PASS,
+  });
 });
 
 afterAll(async () => {
@@ -70,7 +74,10 @@ describe('hes-client ↔ sandbox', () => {
   it('maps not-found and expired codes to business errors on single calls', async () => {
     const [missing] = generateSandboxCodes('NOT_FOUND', 1, 13);
     const [expired] = generateSandboxCodes('EXPIRED', 1, 14);
-    await expect(client.checkHesCode(missing!)).rejects.toMatchObject({ code: 'HES_ERR_BUSINESS', reason: 'NOT_FOUND' });
+    await expect(client.checkHesCode(missing!)).rejects.toMatchObject({
+      code: 'HES_ERR_BUSINESS',
+      reason: 'NOT_FOUND',
+    });
     const err = await client.checkHesCodePlus(expired!).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HesBusinessError);
     expect((err as HesBusinessError).reason).toBe('EXPIRED');
@@ -120,7 +127,11 @@ describe('hes-client ↔ sandbox', () => {
   });
 
   it('classifies wrong credentials, 5xx and 429 from the sandbox', async () => {
-    const wrong = new HesClient({ baseUrl: `${origin}/services/g2g/saglik/hes/`, username: USER, password: 'nope' });
+    const wrong = new HesClient({
+      baseUrl: `${origin}/services/g2g/saglik/hes/`,
+      username: USER,
+      password: 'nope',
+    });
     const [code] = generateSandboxCodes('RISKLESS', 1, 31);
     await expect(wrong.checkHesCode(code!)).rejects.toBeInstanceOf(HesCredentialsError);
     await wrong.close();

@@ -9,17 +9,16 @@ import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '@hes/api';
+import { CheckEventHub, type ChecksQueue, createApiKey, createLogger, createRedis, QUEUES } from '@hes/core';
 import {
-  CheckEventHub,
-  type ChecksQueue,
-  QUEUES,
-  createApiKey,
-  createLogger,
-  createRedis,
-} from '@hes/core';
-import { type TestDatabase, type TestRedis, createTestDatabase, createTestRedis, waitFor } from '@hes/core/testing';
-import { type FaultConfig, type SandboxApp, buildSandboxApp } from '@hes/sandbox';
-import { type WorkerRuntime, createWorkerRuntime, loadWorkerConfig } from '@hes/worker';
+  createTestDatabase,
+  createTestRedis,
+  type TestDatabase,
+  type TestRedis,
+  waitFor,
+} from '@hes/core/testing';
+import { buildSandboxApp, type FaultConfig, type SandboxApp } from '@hes/sandbox';
+import { createWorkerRuntime, loadWorkerConfig, type WorkerRuntime } from '@hes/worker';
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { loadApiConfig } from '../../services/api/src/config.js';
@@ -132,7 +131,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       return child;
     },
     async close() {
-      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const child of children)
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       for (const runtime of runtimes) await runtime.close({ force: true }).catch(() => {});
       await api.close();
       await queue.close();
@@ -171,7 +171,9 @@ export async function dumpDatabase(db: TestDatabase): Promise<string[]> {
   const tables = ['api_keys', 'batches', 'checks', 'idempotency_records'];
   const out: string[] = [];
   for (const t of tables) {
-    const rows = await db.prisma.$queryRawUnsafe<{ j: string }[]>(`SELECT row_to_json(x)::text AS j FROM "${t}" x`);
+    const rows = await db.prisma.$queryRawUnsafe<{ j: string }[]>(
+      `SELECT row_to_json(x)::text AS j FROM "${t}" x`,
+    );
     out.push(...rows.map((r) => r.j));
   }
   return out;

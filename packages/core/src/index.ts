@@ -1,3 +1,5 @@
+// Services build their own env schemas with the same zod as parseEnv (they do not depend on zod directly).
+export { z } from 'zod';
 export * from './auth/api-keys.js';
 export * from './auth/api-keys-repository.js';
 export * from './config/env.js';
@@ -11,5 +13,3 @@ export * from './queue/catalog.js';
 export * from './queue/check-events.js';
 export * from './queue/enqueue.js';
 export * from './queue/redis.js';
-// Services build their own env schemas with the same zod as parseEnv (they do not depend on zod directly).
-export { z } from 'zod';

@@ -4,13 +4,13 @@ import {
   ConfigError,
   DEFAULT_DATABASE_URL,
   DEFAULT_REDIS_URL,
-  SANDBOX_DEFAULT_PASSWORD,
-  SANDBOX_DEFAULT_USERNAME,
   int,
   num,
   optionalNum,
   optionalString,
   parseEnv,
+  SANDBOX_DEFAULT_PASSWORD,
+  SANDBOX_DEFAULT_USERNAME,
   sandboxBaseUrl,
   url,
 } from './env.js';
@@ -26,7 +26,13 @@ const schema = z
     DATABASE_URL: url(DEFAULT_DATABASE_URL),
     REDIS_URL: url(DEFAULT_REDIS_URL),
     /** Prefix of every Redis key (queues, rate limiter, events); lets tests and tenants share one Redis. */
-    REDIS_PREFIX: z.preprocess((v) => (v === '' ? undefined : v), z.string().regex(/^[A-Za-z0-9_.:-]+$/).default('hes')),
+    REDIS_PREFIX: z.preprocess(
+      (v) => (v === '' ? undefined : v),
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]+$/)
+        .default('hes'),
+    ),
     HES_BASE_URL: optionalString.pipe(z.string().url().optional()),
     HES_USERNAME: optionalString,
     HES_PASSWORD: optionalString,
@@ -44,7 +50,10 @@ const schema = z
     RETENTION_DAYS: int(30, 1, 3650),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Human-readable logs (set by `pnpm dev`); JSON lines otherwise. */
-    LOG_PRETTY: z.preprocess((v) => (v === '' || v === undefined ? 'false' : v), z.enum(['true', 'false', '1', '0'])),
+    LOG_PRETTY: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'false' : v),
+      z.enum(['true', 'false', '1', '0']),
+    ),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production') {
@@ -107,7 +116,9 @@ const DEV_DATA_KEY = createHash('sha256').update('hes-gateway development data k
 export function decodeDataKey(value: string, name = 'HES_DATA_KEY'): Buffer {
   const key = Buffer.from(value, 'base64');
   if (key.length !== 32 || key.toString('base64').replace(/=+$/, '') !== value.trim().replace(/=+$/, '')) {
-    throw new ConfigError(`Invalid configuration: ${name}: must be 32 bytes encoded in base64 (openssl rand -base64 32)`);
+    throw new ConfigError(
+      `Invalid configuration: ${name}: must be 32 bytes encoded in base64 (openssl rand -base64 32)`,
+    );
   }
   return key;
 }

@@ -31,7 +31,10 @@ export type CheckErrorCode = (typeof CHECK_ERROR_CODES)[keyof typeof CHECK_ERROR
  * Whether HR's last three ID digits match the Ministry's masked identity number ("********792").
  * null when not asked, or when the Ministry gave no usable digits.
  */
-export function identityMatches(identityLast3: string | null | undefined, maskedIdentity: string | null | undefined) {
+export function identityMatches(
+  identityLast3: string | null | undefined,
+  maskedIdentity: string | null | undefined,
+) {
   if (!identityLast3) return null;
   const digits = maskedIdentity?.trim().match(/(\d{3})$/)?.[1];
   if (!digits) return null;

@@ -28,7 +28,8 @@ export type MaintenanceJobName = 'reconcile' | 'retention-purge';
 
 /** Deterministic ids: a re-drive of a job that still exists is a no-op in BullMQ. */
 export const singleJobId = (checkId: string) => `single-${checkId}`;
-export const bulkJobId = (batchId: string | null, firstCheckId: string) => `bulk-${batchId ?? 'adhoc'}-${firstCheckId}`;
+export const bulkJobId = (batchId: string | null, firstCheckId: string) =>
+  `bulk-${batchId ?? 'adhoc'}-${firstCheckId}`;
 
 export interface RetryPolicy {
   maxAttempts: number;

@@ -7,7 +7,11 @@ import type { Redis } from 'ioredis';
  */
 export const checkEventsChannel = (prefix: string) => `${prefix}:events:checks-final`;
 
-export async function publishChecksFinal(redis: Redis, prefix: string, checkIds: readonly string[]): Promise<void> {
+export async function publishChecksFinal(
+  redis: Redis,
+  prefix: string,
+  checkIds: readonly string[],
+): Promise<void> {
   if (checkIds.length === 0) return;
   // One message per 500 ids keeps messages small for huge rosters.
   for (let i = 0; i < checkIds.length; i += 500) {

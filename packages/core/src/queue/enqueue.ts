@@ -2,11 +2,11 @@ import { MAX_BULK_CODES } from '@hes/client';
 import type { Queue } from 'bullmq';
 import {
   type BulkCheckJob,
+  bulkJobId,
   type CheckJobData,
   type CheckJobName,
-  type RetryPolicy,
-  bulkJobId,
   checkJobOptions,
+  type RetryPolicy,
   singleJobId,
 } from './catalog.js';
 
@@ -32,18 +32,28 @@ export function planBulk(
   const jobs: PlannedJob[] = [];
   for (let i = 0; i < checkIds.length; i += chunkSize) {
     const ids = checkIds.slice(i, i + chunkSize);
-    jobs.push({ name: 'bulk', jobId: bulkJobId(batchId, ids[0]!), data: { kind, batchId, checkIds: ids, requestId } });
+    jobs.push({
+      name: 'bulk',
+      jobId: bulkJobId(batchId, ids[0]!),
+      data: { kind, batchId, checkIds: ids, requestId },
+    });
   }
   return jobs;
 }
 
 /** Adds planned jobs in one round trip (BullMQ `addBulk` pipelines them). */
-export async function enqueuePlanned(queue: ChecksQueue, jobs: readonly PlannedJob[], policy: RetryPolicy): Promise<void> {
+export async function enqueuePlanned(
+  queue: ChecksQueue,
+  jobs: readonly PlannedJob[],
+  policy: RetryPolicy,
+): Promise<void> {
   if (jobs.length === 0) return;
   const opts = checkJobOptions(policy);
   for (let i = 0; i < jobs.length; i += 1_000) {
     await queue.addBulk(
-      jobs.slice(i, i + 1_000).map((j) => ({ name: j.name, data: j.data, opts: { ...opts, jobId: j.jobId } })),
+      jobs
+        .slice(i, i + 1_000)
+        .map((j) => ({ name: j.name, data: j.data, opts: { ...opts, jobId: j.jobId } })),
     );
   }
 }

@@ -5,7 +5,10 @@ import { Redis, type RedisOptions } from 'ioredis';
  * time out). Producers on the request path pass `failFast` so an outage answers quickly instead of
  * queueing commands forever in ioredis' offline queue.
  */
-export function createRedis(url: string, options: { name: string; failFast?: boolean } & RedisOptions): Redis {
+export function createRedis(
+  url: string,
+  options: { name: string; failFast?: boolean } & RedisOptions,
+): Redis {
   const { name, failFast, ...rest } = options;
   return new Redis(url, {
     connectionName: name,
