@@ -86,6 +86,26 @@ describe('single checks with ?wait=', () => {
   });
 });
 
+describe('tracing', () => {
+  it('carries one request id from the API request into the stored check and the worker job log', async () => {
+    const [code] = generateSandboxCodes('RISKY', 1, 550);
+    submitted.push(code!);
+    const res = await stack.api.inject({
+      method: 'POST',
+      url: '/v1/checks?wait=10000',
+      headers: { ...stack.headers, 'x-request-id': 'e2e-trace-42' },
+      payload: { hesCode: code },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-request-id']).toBe('e2e-trace-42');
+    const row = await stack.db.prisma.check.findUniqueOrThrow({ where: { id: res.json().id } });
+    expect(row.requestId).toBe('e2e-trace-42');
+    const traced = stack.logs.map((l) => JSON.parse(l)).filter((l) => l.requestId === 'e2e-trace-42');
+    expect(traced.some((l) => l.service === 'hes-api')).toBe(true);
+    expect(traced.some((l) => l.service === 'hes-worker')).toBe(true);
+  });
+});
+
 describe('rosters', () => {
   async function waitForBatch(id: string, timeoutMs = 60_000) {
     return waitFor(
