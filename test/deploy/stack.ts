@@ -1,20 +1,10 @@
-// The real API app and a real worker runtime, built in-process against this test file's own database
-// and Redis prefix, listening on free ports like the containers do on 3000 and 9464.
-import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { buildApp } from '@hes/api';
-import { CheckEventHub, type ChecksQueue, createLogger, createRedis, QUEUES } from '@hes/core';
-import { createTestDatabase, createTestRedis, type TestDatabase, type TestRedis } from '@hes/core/testing';
-import { buildSandboxApp, type SandboxApp } from '@hes/sandbox';
-import { createWorkerRuntime, loadWorkerConfig, type WorkerRuntime } from '@hes/worker';
-import { Queue } from 'bullmq';
+// The deploy tests' view of the end-to-end stack: the API and one worker listening on free ports, as the
+// containers do on 3000 and 9464, so a real Prometheus can scrape them.
+import type { TestDatabase, TestRedis } from '@hes/core/testing';
+import type { SandboxApp } from '@hes/sandbox';
+import type { WorkerRuntime } from '@hes/worker';
 import type { FastifyInstance } from 'fastify';
-import { loadApiConfig } from '../../services/api/src/config.js';
-import { startMetricsServer } from '../../services/worker/src/adapters/metrics-server.js';
-
-export const SANDBOX_USERNAME = 'deploy-tests';
-export const SANDBOX_PASSWORD = 'deploy-tests-secret';
+import { startStack as startE2eStack } from '../support/stack.js';
 
 export interface Stack {
   db: TestDatabase;
@@ -29,86 +19,29 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-const portOf = (server: Server): number => (server.address() as AddressInfo).port;
-
 export async function startStack(label: string): Promise<Stack> {
-  const closers: (() => Promise<unknown>)[] = [];
-  const close = async () => {
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-  };
-  try {
-    const db = await createTestDatabase(label);
-    closers.push(() => db.drop());
-    const redis = await createTestRedis(label);
-    closers.push(() => redis.close());
-
-    const sandbox = buildSandboxApp({ username: SANDBOX_USERNAME, password: SANDBOX_PASSWORD });
-    await sandbox.listen({ port: 0, host: '127.0.0.1' });
-    closers.push(() => sandbox.close());
-
-    const env: NodeJS.ProcessEnv = {
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      REDIS_PREFIX: redis.prefix,
-      HES_BASE_URL: `http://127.0.0.1:${portOf(sandbox.server)}/services/g2g/test/saglik/hes/`,
-      HES_USERNAME: SANDBOX_USERNAME,
-      HES_PASSWORD: SANDBOX_PASSWORD,
-      HES_DATA_KEY: randomBytes(32).toString('base64'),
+  const s = await startE2eStack(label, {
+    env: {
       HES_RATE_LIMIT_RPS: '200',
       HES_REQUEST_TIMEOUT_MS: '5000',
       WORKER_CONCURRENCY: '4',
       LOG_LEVEL: 'silent',
-    };
-
-    const queue: ChecksQueue = new Queue(QUEUES.checks, {
-      connection: redis.connection,
-      prefix: redis.prefix,
-    });
-    closers.push(() => queue.close());
-    const subscriber = createRedis(redis.url, { name: `${label}-events` });
-    subscriber.on('error', () => {});
-    const events = new CheckEventHub(subscriber, redis.prefix);
-    closers.push(() => events.close());
-    const api = await buildApp({
-      config: loadApiConfig(env),
-      prisma: db.prisma,
-      queue,
-      redis: redis.connection,
-      events,
-    });
-    closers.push(() => api.close());
-    await api.listen({ port: 0, host: '127.0.0.1' });
-
-    const logger = createLogger({ name: label, level: 'silent' });
-    const worker = await createWorkerRuntime({
-      config: loadWorkerConfig(env),
-      prisma: db.prisma,
-      logger,
-      maintenance: false,
-    });
-    closers.push(() => worker.close({ force: true }));
-    const metricsServer = await startMetricsServer(worker.metrics.registry, 0, '127.0.0.1');
-    closers.push(
-      () =>
-        new Promise<void>((resolve) => {
-          metricsServer.closeAllConnections();
-          metricsServer.close(() => resolve());
-        }),
-    );
-
+    },
+  });
+  try {
+    const worker = await s.startWorker({}, { maintenance: false });
     return {
-      db,
-      redis,
-      api,
-      apiUrl: `http://127.0.0.1:${portOf(api.server)}`,
+      db: s.db,
+      redis: s.redis,
+      api: s.api,
+      apiUrl: await s.listen(),
       worker,
-      workerMetricsUrl: `http://127.0.0.1:${portOf(metricsServer)}`,
-      sandbox,
-      close,
+      workerMetricsUrl: await s.serveWorkerMetrics(worker),
+      sandbox: s.sandbox,
+      close: () => s.close(),
     };
   } catch (err) {
-    await close();
+    await s.close();
     throw err;
   }
 }

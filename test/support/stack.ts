@@ -5,6 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,7 @@ import { createWorkerRuntime, loadWorkerConfig, type WorkerRuntime } from '@hes/
 import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { loadApiConfig } from '../../services/api/src/config.js';
+import { startMetricsServer } from '../../services/worker/src/adapters/metrics-server.js';
 
 export { waitFor };
 
@@ -46,7 +49,11 @@ export interface Stack {
   /** Every log line written by the API, in-process workers and child workers. */
   logs: string[];
   env: Record<string, string>;
-  startWorker(env?: Record<string, string>): Promise<WorkerRuntime>;
+  /** Makes the API listen on a free port (as the container does on 3000); returns its base URL. */
+  listen(): Promise<string>;
+  startWorker(env?: Record<string, string>, options?: { maintenance?: boolean }): Promise<WorkerRuntime>;
+  /** Serves a worker's registry on a free port (as WORKER_METRICS_PORT does); returns its base URL. */
+  serveWorkerMetrics(runtime: WorkerRuntime): Promise<string>;
   spawnWorker(env?: Record<string, string>): ChildProcess;
   close(): Promise<void>;
 }
@@ -91,7 +98,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   const apiConfig = loadApiConfig(env);
   const queue: ChecksQueue = new Queue(QUEUES.checks, { connection: redis.connection, prefix: redis.prefix });
   const events = new CheckEventHub(createRedis(redis.url, { name: `e2e-${label}-events` }), redis.prefix);
-  const apiLogger = createLogger({ name: 'hes-api', level: 'info', destination: sink });
+  const apiLogger = createLogger({ name: 'hes-api', level: env.LOG_LEVEL ?? 'info', destination: sink });
   const api = await buildApp(
     { config: apiConfig, prisma: db.prisma, queue, redis: redis.connection, events },
     { loggerInstance: apiLogger },
@@ -101,6 +108,7 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
 
   const runtimes: WorkerRuntime[] = [];
   const children: ChildProcess[] = [];
+  const servers: Server[] = [];
 
   return {
     sandbox,
@@ -112,12 +120,21 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     headers: { authorization: `Bearer ${key}` },
     logs,
     env,
-    async startWorker(extra = {}) {
+    async listen() {
+      await api.listen({ port: 0, host: '127.0.0.1' });
+      return `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+    },
+    async startWorker(extra = {}, workerOptions = {}) {
       const config = loadWorkerConfig({ ...env, ...extra });
-      const logger = createLogger({ name: 'hes-worker', level: 'info', destination: sink });
-      const runtime = await createWorkerRuntime({ config, prisma: db.prisma, logger });
+      const logger = createLogger({ name: 'hes-worker', level: config.gateway.logLevel, destination: sink });
+      const runtime = await createWorkerRuntime({ config, prisma: db.prisma, logger, ...workerOptions });
       runtimes.push(runtime);
       return runtime;
+    },
+    async serveWorkerMetrics(runtime) {
+      const server = await startMetricsServer(runtime.metrics.registry, 0, '127.0.0.1');
+      servers.push(server);
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     },
     spawnWorker(extra = {}) {
       const child = spawn(
@@ -133,6 +150,10 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
     async close() {
       for (const child of children)
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
       for (const runtime of runtimes) await runtime.close({ force: true }).catch(() => {});
       await api.close();
       await queue.close();
