@@ -6,12 +6,16 @@ import fp from 'fastify-plugin';
 import type { ApiConfig } from './config.js';
 import type { AppDeps } from './deps.js';
 import authPlugin from './plugins/auth.js';
+import corsPlugin from './plugins/cors.js';
+import csvGuardPlugin from './plugins/csv-guard.js';
 import dbPlugin from './plugins/db.js';
 import eventsPlugin from './plugins/events.js';
 import metricsPlugin from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
-import problemErrorsPlugin from './plugins/problem-errors.js';
+import problemErrorsPlugin, { frameworkErrors, redactedPath } from './plugins/problem-errors.js';
 import queuePlugin from './plugins/queue.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
+import securityHeadersPlugin from './plugins/security-headers.js';
 import { validatorCompiler } from './plugins/validation.js';
 import vaultPlugin from './plugins/vault.js';
 import healthRoutes from './routes/health.js';
@@ -32,9 +36,12 @@ export async function serviceApp(app: FastifyInstance, deps: AppDeps) {
   const { config } = deps;
   app.decorate('apiConfig', config);
 
+  await app.register(securityHeadersPlugin);
+  await app.register(corsPlugin, { origins: config.corsOrigins });
   await app.register(openapiPlugin);
 
   await app.register(problemErrorsPlugin);
+  await app.register(csvGuardPlugin);
   await app.register(metricsPlugin, { registry: deps.registry });
   await app.register(dbPlugin, { prisma: deps.prisma, databaseUrl: config.gateway.databaseUrl });
   await app.register(queuePlugin, {
@@ -45,7 +52,19 @@ export async function serviceApp(app: FastifyInstance, deps: AppDeps) {
   });
   await app.register(vaultPlugin, { dataKey: config.gateway.dataKey });
   await app.register(eventsPlugin, { events: deps.events });
-  await app.register(authPlugin, { admission: deps.admission });
+  await app.register(rateLimitPlugin, {
+    redis: deps.redis,
+    prefix: config.gateway.redisPrefix,
+    rps: config.keyRateLimit.rps,
+    burst: config.keyRateLimit.burst,
+  });
+  const extraAdmission = deps.admission;
+  await app.register(authPlugin, {
+    admission: async (principal, request) => {
+      await app.keyRateLimit(principal, request);
+      await extraAdmission?.(principal, request);
+    },
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -65,21 +84,56 @@ export function requestIdOf(req: IncomingMessage): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
+/**
+ * How a request appears in every log line: the path redacted like a problem's `instance` and no query
+ * string, because a client may put a HES code (or a person's reference) in either.
+ */
+function logRequest(req: { method?: string; url?: string; host?: string; ip?: string }) {
+  return { method: req.method, url: redactedPath(req.url ?? '/'), host: req.host, remoteAddress: req.ip };
+}
+
 export type ServerOptions = Pick<
   FastifyServerOptions,
   'loggerInstance' | 'logger' | 'connectionTimeout' | 'keepAliveTimeout' | 'requestTimeout' | 'pluginTimeout'
->;
+> & {
+  /** Node's `server.headersTimeout`: how long the request line and headers may take to arrive. */
+  headersTimeout?: number;
+  /** How often Node enforces the request and headers timeouts (its default is 30 s; tests shorten it). */
+  connectionsCheckingInterval?: number;
+};
+
+/** The listener's timeouts from the configuration (server.ts; tests that listen use it too). */
+export function serverTimeouts(config: ApiConfig): ServerOptions {
+  return {
+    requestTimeout: config.timeouts.requestMs,
+    headersTimeout: config.timeouts.headersMs,
+    connectionTimeout: config.timeouts.connectionMs,
+    keepAliveTimeout: config.timeouts.keepAliveMs,
+  };
+}
 
 /** Builds the Fastify instance and registers the app; the caller decides whether to listen or inject. */
 export async function buildApp(deps: AppDeps, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const { headersTimeout, connectionsCheckingInterval, ...fastifyOptions } = options;
   const app = Fastify({
-    ...(options.loggerInstance ? {} : { logger: options.logger ?? false }),
-    ...options,
+    http: {
+      ...(headersTimeout !== undefined ? { headersTimeout } : {}),
+      ...(connectionsCheckingInterval !== undefined ? { connectionsCheckingInterval } : {}),
+    },
+    ...(fastifyOptions.loggerInstance ? {} : { logger: fastifyOptions.logger ?? false }),
+    ...fastifyOptions,
     bodyLimit: deps.config.bodyLimitBytes,
     genReqId: requestIdOf,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     return503OnClosing: true,
+    frameworkErrors,
+    childLoggerFactory(logger, bindings, childOptions) {
+      return logger.child(bindings, {
+        ...childOptions,
+        serializers: { ...childOptions.serializers, req: logRequest },
+      });
+    },
     forceCloseConnections: 'idle',
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

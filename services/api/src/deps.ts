@@ -19,6 +19,6 @@ export interface AppDeps {
   /** Completion events for `?wait=`; started by the app. */
   events: CheckEventHub;
   registry?: Registry | undefined;
-  /** Per-key admission (the later rate limit) runs here; see plugins/auth.ts. */
+  /** An extra admission check after authentication, run after the per-key rate limit (plugins/rate-limit.ts). */
   admission?: AdmissionHook | undefined;
 }

@@ -8,7 +8,7 @@ import {
   QUEUES,
 } from '@hes/core';
 import { Queue } from 'bullmq';
-import { buildApp } from './app.js';
+import { buildApp, serverTimeouts } from './app.js';
 import { type ApiConfig, loadApiConfig } from './config.js';
 
 /** Entry point: config, logger, app, timeouts, graceful close, listen. Everything else lives in app.ts. */
@@ -50,14 +50,8 @@ const events = new CheckEventHub(subscriber, config.gateway.redisPrefix);
 
 const app = await buildApp(
   { config, prisma, queue, redis, events },
-  {
-    loggerInstance: log,
-    // Above common load-balancer idle timeouts, so the balancer closes idle connections first.
-    keepAliveTimeout: 72_000,
-    // Large CSV rosters over slow links still fit; slowloris does not.
-    requestTimeout: 120_000,
-    connectionTimeout: 0,
-  },
+  // API_REQUEST_TIMEOUT_MS, API_HEADERS_TIMEOUT_MS, API_CONNECTION_TIMEOUT_MS, API_KEEP_ALIVE_TIMEOUT_MS.
+  { loggerInstance: log, ...serverTimeouts(config) },
 );
 
 let closing = false;

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { isDatabaseUnavailable } from '../adapters/db-errors.js';
 import { ApiProblem, type ProblemCode, problemType } from '../domain/problem.js';
+import { applySecurityHeaders } from './security-headers.js';
 import { fieldErrors } from './validation.js';
 
 /** Fastify's own errors, mapped to our codes. Their messages never contain request data. */
@@ -59,6 +60,27 @@ function toProblem(err: FastifyError | Error): ApiProblem {
   return new ApiProblem('INTERNAL', { cause: err });
 }
 
+const PROBE_TIMEOUT_MS = 1_000;
+
+/** SELECT 1 on a fresh or idle pooled connection, within a second. */
+async function databaseAnswers(pool: { query(sql: string): Promise<unknown> }): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([
+      pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const LITERALS = new Set([
   '',
@@ -77,7 +99,12 @@ const LITERALS = new Set([
  * replaced: a client that puts a HES code in a URL must not get it echoed back.
  */
 function instanceOf(request: FastifyRequest): string {
-  const path = request.url.split('?')[0] ?? '/';
+  return redactedPath(request.url);
+}
+
+/** The path of `url` without its query, every segment not a literal or a UUID replaced by `…`. */
+export function redactedPath(url: string): string {
+  const path = url.split('?')[0] ?? '/';
   return path
     .split('/')
     .map((seg) => (LITERALS.has(seg) || UUID.test(seg) ? seg : '…'))
@@ -100,13 +127,37 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 }
 
 /**
+ * Errors Fastify raises before routing (an undecodable URL, a path segment over maxParamLength): by
+ * default plain JSON that echoes the path. Answered as our 404 without repeating the URL, which may
+ * carry a HES code.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const detail =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path segment is too long' : 'The URL cannot be decoded';
+  request.log.info({ code: 'NOT_FOUND', fastifyCode: err.code }, 'request rejected');
+  // Sent before routing, so no onSend hook of ours runs for it.
+  applySecurityHeaders(request.url, reply);
+  return sendProblem(request, reply, new ApiProblem('NOT_FOUND', { detail }));
+}
+
+/**
  * The one error handler: every error leaves as application/problem+json with a stable `code`; 5xx
  * details are logged, never sent.
  */
 export default fp(
   async function problemErrors(app: FastifyInstance) {
-    app.setErrorHandler((err: FastifyError, request, reply) => {
-      const problem = toProblem(err);
+    app.setErrorHandler(async (err: FastifyError, request, reply) => {
+      let problem = toProblem(err);
+      // Some outages surface as errors no classifier can name: node-postgres reports a pooled
+      // connection cut by a PostgreSQL shutdown as a plain Error without a code. If the database does
+      // not answer right now, the honest answer is 503 with Retry-After, not a 500.
+      if (problem.code === 'INTERNAL' && app.hasDecorator('pgPool') && !(await databaseAnswers(app.pgPool))) {
+        problem = new ApiProblem('SERVICE_UNAVAILABLE', {
+          detail: 'The database is unavailable; retry shortly',
+          headers: { 'retry-after': '5' },
+          cause: err,
+        });
+      }
       if (problem.statusCode >= 500) {
         request.log.error({ err: problem.cause ?? err, code: problem.code }, 'request failed');
       } else {

@@ -12,8 +12,44 @@ registerAjvFormats();
  */
 export const validatorCompiler: FastifySchemaCompiler<TSchema> = (route) => {
   if (route.httpPart === 'body' && route.contentType === 'text/csv') return () => true;
-  return TypeBoxValidatorCompiler(route);
+  const validate = TypeBoxValidatorCompiler(route);
+  return (value) => {
+    const result = validate(value) as { value?: unknown; error?: FastifySchemaValidationError[] };
+    if (result.error) return result;
+    const bad = unstorableString(result.value);
+    return bad === null ? result : { error: [bad] };
+  };
 };
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what PostgreSQL text cannot hold
+const NUL = /\u0000/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * PostgreSQL text cannot hold NUL, and a lone UTF-16 surrogate has no UTF-8 form: either would reach
+ * the database and fail there as a 500. Runs on values that already passed the schema, so the walk
+ * is as shallow as the schema allows.
+ */
+function unstorableString(root: unknown): FastifySchemaValidationError | null {
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (NUL.test(value) || LONE_SURROGATE.test(value)) {
+        return {
+          keyword: 'format',
+          instancePath: path,
+          schemaPath: '',
+          params: {},
+          message: 'contains a NUL character or an unpaired surrogate',
+        };
+      }
+    } else if (value !== null && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) stack.push([v, `${path}/${k}`]);
+    }
+  }
+  return null;
+}
 
 const MAX_REPORTED = 20;
 
