@@ -1,0 +1,44 @@
+/**
+ * §5 Roster intake: time from sending a 100 000-item batch (JSON, then CSV) to its 202, API process
+ * alone (no worker). Median of three submissions each (one in quick mode), after a small warm-up.
+ */
+import { postBatch } from '../lib/api.js';
+import { rosterCodes, rosterCsv, rosterJson } from '../lib/roster.js';
+import { RssSampler } from '../lib/rss.js';
+import type { Scenario } from '../lib/scenario.js';
+import { startBenchStack } from '../lib/stack.js';
+import { median, round } from '../lib/stats.js';
+
+export const roster: Scenario = {
+  name: 'roster',
+  title: 'Roster intake (100 000 items to 202)',
+  async run({ quick, rec }) {
+    const size = 100_000;
+    const reps = quick ? 1 : 3;
+    const stack = await startBenchStack('roster');
+    try {
+      const api = await stack.startApi();
+      const codes = rosterCodes(size, 41);
+      const bodies = { json: rosterJson(codes), csv: rosterCsv(codes) };
+      await postBatch(api.url, stack.key, rosterJson(codes.slice(0, 2_000)), 'json');
+      await postBatch(api.url, stack.key, rosterCsv(codes.slice(0, 2_000)), 'csv');
+      const rss = new RssSampler(api.pid).start();
+      for (const format of ['json', 'csv'] as const) {
+        const times: number[] = [];
+        for (let i = 0; i < reps; i++)
+          times.push((await postBatch(api.url, stack.key, bodies[format], format)).ms);
+        rec.figure(
+          `${format.toUpperCase()} roster of 100 000 → 202`,
+          median(times) / 1000,
+          's',
+          { op: '<=', value: 3 },
+          `${format === 'json' ? 'JSON' : 'CSV'} ${round(Buffer.byteLength(bodies[format]) / 1048576, 1)} MiB; runs ${times.map((t) => round(t / 1000, 2)).join(', ')} s`,
+        );
+        rec.detail(format, { times, bytes: Buffer.byteLength(bodies[format]) });
+      }
+      rec.detail('apiRss', rss.stop());
+    } finally {
+      await stack.close();
+    }
+  },
+};

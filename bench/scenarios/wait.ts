@@ -1,0 +1,84 @@
+/**
+ * §3 Single checks with `?wait=`: checks at 50 concurrent clients over real HTTP (API listening on a
+ * port, one worker process), minus the sandbox's own latency measured by calling it directly with the
+ * same client count in the same run. The limiter is set high (10 000 rps) so it is not what we measure;
+ * the worker runs WORKER_CONCURRENCY=64 so 50 waiting clients are not queued behind 16 job slots.
+ */
+import { HesClient } from '@hes/client';
+import { request } from 'undici';
+import { rosterCodes } from '../lib/roster.js';
+import type { Scenario } from '../lib/scenario.js';
+import { startBenchStack } from '../lib/stack.js';
+import { round, runConcurrent, summarize } from '../lib/stats.js';
+
+const CONCURRENCY = 50;
+
+export const wait: Scenario = {
+  name: 'wait',
+  title: 'Single checks with ?wait= (overhead over the sandbox)',
+  async run({ quick, rec }) {
+    const total = quick ? 1_000 : 2_000;
+    const warm = 200;
+    const stack = await startBenchStack('wait', {
+      faults: { latencyMs: 40, latencyJitterMs: 20 },
+      env: { HES_RATE_LIMIT_RPS: '10000', WORKER_CONCURRENCY: '64' },
+    });
+    const direct = new HesClient({
+      baseUrl: stack.hesBaseUrl,
+      username: stack.username,
+      password: stack.password,
+      connections: CONCURRENCY,
+    });
+    try {
+      const api = await stack.startApi();
+      await stack.startWorker();
+      const codes = rosterCodes(total * 2 + warm * 2, 31);
+      let statuses: Record<number, number> = {};
+      const viaApi = async (code: string) => {
+        const res = await request(`${api.url}/v1/checks?wait=5000`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${stack.key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ hesCode: code }),
+        });
+        await res.body.dump();
+        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+      };
+      // Warm-up both paths (connections, JIT, prepared plans).
+      await runConcurrent(warm, CONCURRENCY, (i) => direct.checkHesCode(codes[i]!).then(() => {}));
+      await runConcurrent(warm, CONCURRENCY, (i) => viaApi(codes[warm + i]!));
+      statuses = {};
+      const base = 2 * warm;
+      const sandbox = await runConcurrent(total, CONCURRENCY, (i) =>
+        direct.checkHesCode(codes[base + i]!).then(() => {}),
+      );
+      const gateway = await runConcurrent(total, CONCURRENCY, (i) => viaApi(codes[base + total + i]!));
+      const s = summarize(sandbox.latencies);
+      const g = summarize(gateway.latencies);
+      rec.figure(
+        'p50 overhead (gateway p50 − sandbox p50)',
+        g.p50 - s.p50,
+        'ms',
+        { op: '<=', value: 5 },
+        `${round(g.p50)} − ${round(s.p50)}`,
+      );
+      rec.figure(
+        'p99 overhead (gateway p99 − sandbox p99)',
+        g.p99 - s.p99,
+        'ms',
+        { op: '<=', value: 25 },
+        `${round(g.p99)} − ${round(s.p99)}`,
+      );
+      rec.figure(
+        'gateway throughput with wait',
+        total / (gateway.elapsedMs / 1000),
+        'checks/s',
+        undefined,
+        `${statuses[200] ?? 0} × 200, ${statuses[202] ?? 0} × 202`,
+      );
+      rec.detail('latency', { total, concurrency: CONCURRENCY, sandbox: s, gateway: g, statuses });
+    } finally {
+      await direct.close();
+      await stack.close();
+    }
+  },
+};
