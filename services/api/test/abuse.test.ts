@@ -5,7 +5,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, serverTimeouts } from '../src/app.js';
 import { loadApiConfig } from '../src/config.js';
-import { type ApiHarness, startApi } from './helpers.js';
+import { type ApiHarness, seedCheckAndBatch, startApi } from './helpers.js';
 
 // Issue 6 §3: per-key rate limit, scopes on every route, revocation, security headers, CORS, body
 // limits, timeouts. A small body limit keeps the 413 cases cheap.
@@ -15,20 +15,7 @@ let batchId: string;
 
 beforeAll(async () => {
   h = await startApi('abuse', { API_BODY_LIMIT_BYTES: String(64 * 1024) });
-  const check = await h.app.inject({
-    method: 'POST',
-    url: '/v1/checks',
-    headers: h.auth(h.keys.admin),
-    payload: { hesCode: 'A1B2C3D4E5' },
-  });
-  checkId = check.json().id;
-  const batch = await h.app.inject({
-    method: 'POST',
-    url: '/v1/batches',
-    headers: h.auth(h.keys.admin),
-    payload: { items: [{ hesCode: 'A1B2C3D4E5' }] },
-  });
-  batchId = batch.json().id;
+  ({ checkId, batchId } = await seedCheckAndBatch(h));
 });
 afterAll(() => h.close());
 

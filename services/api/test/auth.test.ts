@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiHarness, startApi, waitFor } from './helpers.js';
+import { type ApiHarness, seedCheckAndBatch, startApi, waitFor } from './helpers.js';
 
 let h: ApiHarness;
 let checkId: string;
@@ -7,20 +7,7 @@ let batchId: string;
 
 beforeAll(async () => {
   h = await startApi('auth');
-  const check = await h.app.inject({
-    method: 'POST',
-    url: '/v1/checks',
-    headers: h.auth(h.keys.admin),
-    payload: { hesCode: 'A1B2-C3D4-E5', reference: 'auth-seed' },
-  });
-  checkId = check.json().id;
-  const batch = await h.app.inject({
-    method: 'POST',
-    url: '/v1/batches',
-    headers: h.auth(h.keys.admin),
-    payload: { items: [{ hesCode: 'A1B2C3D4E5' }] },
-  });
-  batchId = batch.json().id;
+  ({ checkId, batchId } = await seedCheckAndBatch(h, 'A1B2-C3D4-E5', 'auth-seed'));
 });
 afterAll(() => h.close());
 

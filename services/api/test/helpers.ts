@@ -124,3 +124,24 @@ export async function startApi(label: string, env: Record<string, string> = {}):
     },
   };
 }
+
+/** One stored check and one stored batch, for tests that need ids of real rows on every route. */
+export async function seedCheckAndBatch(
+  h: ApiHarness,
+  hesCode = 'A1B2C3D4E5',
+  reference?: string,
+): Promise<{ checkId: string; batchId: string }> {
+  const check = await h.app.inject({
+    method: 'POST',
+    url: '/v1/checks',
+    headers: h.auth(h.keys.admin),
+    payload: { hesCode, ...(reference ? { reference } : {}) },
+  });
+  const batch = await h.app.inject({
+    method: 'POST',
+    url: '/v1/batches',
+    headers: h.auth(h.keys.admin),
+    payload: { items: [{ hesCode: 'A1B2C3D4E5' }] },
+  });
+  return { checkId: check.json().id, batchId: batch.json().id };
+}

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROBLEMS } from '../src/domain/problem.js';
-import { type ApiHarness, startApi } from './helpers.js';
+import { type ApiHarness, seedCheckAndBatch, startApi } from './helpers.js';
 
 // Issue 6 §2: whatever arrives, the API answers below 500, as application/problem+json with a code from
 // the documented catalog, and a refused request leaves no row behind. The per-key limit is off so the
@@ -16,20 +16,7 @@ const RUNS = 40;
 
 beforeAll(async () => {
   h = await startApi('hostile', { API_KEY_RATE_LIMIT_RPS: '0' });
-  const check = await h.app.inject({
-    method: 'POST',
-    url: '/v1/checks',
-    headers: h.auth(h.keys.admin),
-    payload: { hesCode: 'A1B2C3D4E5' },
-  });
-  checkId = check.json().id;
-  const batch = await h.app.inject({
-    method: 'POST',
-    url: '/v1/batches',
-    headers: h.auth(h.keys.admin),
-    payload: { items: [{ hesCode: 'A1B2C3D4E5' }] },
-  });
-  batchId = batch.json().id;
+  ({ checkId, batchId } = await seedCheckAndBatch(h));
 });
 afterAll(() => h.close());
 
