@@ -1,19 +1,21 @@
-import { ConfigError, type GatewayConfig, int, loadGatewayConfig } from '@hes/core';
+import { type GatewayConfig, int, loadGatewayConfig, parseEnv, z } from '@hes/core';
 
-/** One variable through one of core's coercing schemas; the error names the variable (SPEC §7). */
-function intVar(env: NodeJS.ProcessEnv, name: string, def: number, min: number, max: number): number {
-  const result = int(def, min, max).safeParse(env[name]);
-  if (result.success) return result.data;
-  throw new ConfigError(`Invalid configuration: ${name}: ${result.error.issues[0]?.message ?? 'invalid'}`);
-}
-
-function cronVar(env: NodeJS.ProcessEnv, name: string, def: string): string {
-  const value = env[name]?.trim() || def;
-  if (!/^(\S+\s+){4,5}\S+$/.test(value)) {
-    throw new ConfigError(`Invalid configuration: ${name}: must be a cron expression of 5 or 6 fields`);
-  }
-  return value;
-}
+/** Worker variables (SPEC §7 and the worker's own); core's parseEnv names the variable on error. */
+const schema = z.object({
+  WORKER_CONCURRENCY: int(16, 1, 1_000),
+  WORKER_LOCK_DURATION_MS: int(30_000, 1_000, 600_000),
+  WORKER_METRICS_PORT: int(9464, 0, 65_535),
+  RECONCILE_INTERVAL_MS: int(30_000, 100, 3_600_000),
+  RECONCILE_STALE_MS: int(60_000, 0, 86_400_000),
+  RECONCILE_MAX_ROWS: int(50_000, 1, 1_000_000),
+  RETENTION_CRON: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : '17 3 * * *'),
+    z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression of 5 or 6 fields'),
+  ),
+  CREDENTIALS_COOLDOWN_MS: int(60_000, 100, 86_400_000),
+  HES_MAX_THROTTLED_MS: int(10 * 60_000, 0, 3_600_000),
+  HES_RATE_LIMIT_MARGIN_MS: int(60, 0, 500),
+});
 
 export interface WorkerConfig {
   gateway: GatewayConfig;
@@ -43,17 +45,18 @@ export interface WorkerConfig {
 /** Worker settings, parsed once at boot next to the shared gateway config. */
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const gateway = loadGatewayConfig(env);
+  const e = parseEnv(schema, env);
   return {
     gateway,
-    concurrency: intVar(env, 'WORKER_CONCURRENCY', 16, 1, 1_000),
-    lockDurationMs: intVar(env, 'WORKER_LOCK_DURATION_MS', 30_000, 1_000, 600_000),
-    metricsPort: intVar(env, 'WORKER_METRICS_PORT', 9464, 0, 65_535),
-    reconcileIntervalMs: intVar(env, 'RECONCILE_INTERVAL_MS', 30_000, 100, 3_600_000),
-    reconcileStaleMs: intVar(env, 'RECONCILE_STALE_MS', 60_000, 0, 86_400_000),
-    reconcileMaxRows: intVar(env, 'RECONCILE_MAX_ROWS', 50_000, 1, 1_000_000),
-    retentionCron: cronVar(env, 'RETENTION_CRON', '17 3 * * *'),
-    credentialsCooldownMs: intVar(env, 'CREDENTIALS_COOLDOWN_MS', 60_000, 100, 86_400_000),
-    maxThrottledMs: intVar(env, 'HES_MAX_THROTTLED_MS', 10 * 60_000, 0, 3_600_000),
-    rateLimitMarginMs: intVar(env, 'HES_RATE_LIMIT_MARGIN_MS', 60, 0, 500),
+    concurrency: e.WORKER_CONCURRENCY,
+    lockDurationMs: e.WORKER_LOCK_DURATION_MS,
+    metricsPort: e.WORKER_METRICS_PORT,
+    reconcileIntervalMs: e.RECONCILE_INTERVAL_MS,
+    reconcileStaleMs: e.RECONCILE_STALE_MS,
+    reconcileMaxRows: e.RECONCILE_MAX_ROWS,
+    retentionCron: e.RETENTION_CRON,
+    credentialsCooldownMs: e.CREDENTIALS_COOLDOWN_MS,
+    maxThrottledMs: e.HES_MAX_THROTTLED_MS,
+    rateLimitMarginMs: e.HES_RATE_LIMIT_MARGIN_MS,
   };
 }
