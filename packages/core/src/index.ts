@@ -9,6 +9,8 @@ export * from './db/pg-pool.js';
 export * from './db/prisma.js';
 export * from './domain/check-types.js';
 export * from './logging/logger.js';
+export * from './presenters/batch-view.js';
+export * from './presenters/check-view.js';
 export * from './queue/catalog.js';
 export * from './queue/check-events.js';
 export * from './queue/enqueue.js';

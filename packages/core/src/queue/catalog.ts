@@ -8,6 +8,10 @@ import type { CheckKind } from '../domain/check-types.js';
 export const QUEUES = {
   checks: 'hes-checks',
   maintenance: 'hes-maintenance',
+  /** Roster runs: one job per run, produced by BullMQ job schedulers (cron + time zone) or by hand. */
+  rosters: 'hes-rosters',
+  /** Webhook deliveries: one job per outbox row (webhook_deliveries), retried with backoff. */
+  webhooks: 'hes-webhooks',
 } as const;
 
 export interface SingleCheckJob {
@@ -24,6 +28,19 @@ export interface BulkCheckJob {
 
 export type CheckJobName = 'single' | 'bulk';
 export type CheckJobData = SingleCheckJob | BulkCheckJob;
+/** A roster run; for scheduled runs the batch is unique per (roster, fire time), so a redelivery is a no-op. */
+export interface RosterRunJob {
+  rosterId: string;
+  requestId?: string | undefined;
+}
+export type RosterJobName = 'scheduled-run' | 'manual-run';
+
+/** Carries the outbox row's id only; the payload is read from PostgreSQL. */
+export interface WebhookDeliveryJob {
+  deliveryId: string;
+}
+export type WebhookJobName = 'deliver';
+
 export type MaintenanceJobName = 'reconcile' | 'retention-purge';
 
 /** Deterministic ids: a re-drive of a job that still exists is a no-op in BullMQ. */

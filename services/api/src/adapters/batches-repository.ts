@@ -1,5 +1,4 @@
-import type { CheckOutcome, CheckStatus, PrismaClient } from '@hes/core';
-import type { BatchRow } from '../domain/batch-progress.js';
+import type { BatchRow, CheckOutcome, CheckStatus, PrismaClient } from '@hes/core';
 
 export interface StatusOutcomeCount {
   status: CheckStatus;

@@ -1,5 +1,4 @@
-import type { CheckOutcome, CheckStatus, Prisma, PrismaClient } from '@hes/core';
-import type { CheckRow } from '../domain/check-presenter.js';
+import type { CheckOutcome, CheckRow, CheckStatus, Prisma, PrismaClient } from '@hes/core';
 
 export type NewCheck = Prisma.CheckUncheckedCreateInput & { id: string };
 

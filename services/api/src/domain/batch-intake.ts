@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_BULK_CODES } from '@hes/client';
+import type { BatchView } from '@hes/core';
 import {
   bulkJobId,
   type CheckKind,
@@ -14,7 +15,6 @@ import {
 import type { FastifyBaseLogger } from 'fastify';
 import type { JobQueue } from '../adapters/job-queue.js';
 import { type RosterChunk, writeRoster } from '../adapters/roster-writer.js';
-import type { BatchView } from './batch-progress.js';
 import { intakeCode } from './hes-code.js';
 import type { IntakeMetrics } from './intake-metrics.js';
 import { ApiProblem } from './problem.js';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
+import { presentCheck } from '@hes/core';
 import type { CheckFilter, ChecksRepository } from '../adapters/checks-repository.js';
-import { presentCheck } from './check-presenter.js';
 
 const PAGE = 1_000;
 

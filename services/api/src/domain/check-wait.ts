@@ -1,5 +1,5 @@
 import type { CheckEventHub } from '@hes/core';
-import { type CheckRow, isFinal } from './check-presenter.js';
+import { type CheckRow, isFinal } from '@hes/core';
 
 /**
  * `?wait=`: listen for the worker's completion event first, then read the row, so a completion that

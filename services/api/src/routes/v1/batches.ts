@@ -1,9 +1,9 @@
 import { pipeline, type Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CheckKind } from '@hes/core';
+import { presentBatch } from '@hes/core';
 import { stringify } from 'csv-stringify';
 import { type BatchIntakeDeps, submitBatch } from '../../domain/batch-intake.js';
-import { presentBatch } from '../../domain/batch-progress.js';
 import { exportRows } from '../../domain/check-export.js';
 import { decodeCursor } from '../../domain/cursor.js';
 import { ApiProblem } from '../../domain/problem.js';

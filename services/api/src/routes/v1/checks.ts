@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { type CheckRow, isFinal, presentCheck } from '@hes/core';
 import type { FastifyReply } from 'fastify';
 import { type CheckIntakeDeps, submitCheck } from '../../domain/check-intake.js';
-import { type CheckRow, isFinal, presentCheck } from '../../domain/check-presenter.js';
 import { waitForFinal } from '../../domain/check-wait.js';
 import { decodeCursor, encodeCursor } from '../../domain/cursor.js';
 import { ApiProblem } from '../../domain/problem.js';

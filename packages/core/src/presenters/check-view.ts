@@ -1,4 +1,5 @@
-import type { CheckKind, CheckOutcome, CheckStatus, Prisma } from '@hes/core';
+import type { Prisma } from '../db/prisma.js';
+import type { CheckKind, CheckOutcome, CheckStatus } from '../domain/check-types.js';
 
 export type CheckRow = Prisma.CheckModel;
 

@@ -1,3 +1,4 @@
+import type { Prisma } from '../db/prisma.js';
 import {
   type BatchStatus,
   CHECK_OUTCOMES,
@@ -5,8 +6,7 @@ import {
   type CheckKind,
   type CheckOutcome,
   type CheckStatus,
-  type Prisma,
-} from '@hes/core';
+} from '../domain/check-types.js';
 
 export type BatchRow = Prisma.BatchModel;
 
