@@ -15,3 +15,6 @@ export * from './queue/catalog.js';
 export * from './queue/check-events.js';
 export * from './queue/enqueue.js';
 export * from './queue/redis.js';
+export * from './webhooks/events.js';
+export * from './webhooks/secret-box.js';
+export * from './webhooks/signature.js';
