@@ -105,7 +105,8 @@ export function markdown(r: BenchReport): string {
 }
 
 export function writeReport(r: BenchReport): { json: string; md: string; table: string } {
-  const dir = join(ROOT, 'bench', 'results');
+  // BENCH_OUT keeps partial runs (BENCH_ONLY) from overwriting the committed full-run results.
+  const dir = process.env.BENCH_OUT || join(ROOT, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const json = join(dir, 'latest.json');
   const md = join(dir, 'latest.md');

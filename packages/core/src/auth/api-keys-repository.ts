@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { PgPool } from '../db/pg-pool.js';
 import type { PrismaClient } from '../db/prisma.js';
 import { ApiKeyError, generateApiKey, type Scope, validateScopes } from './api-keys.js';
 
@@ -140,4 +141,60 @@ export async function touchLastUsed(db: ApiKeysDb, id: string, at: Date = new Da
   if (!UUID.test(id)) return false;
   const { count } = await db.apiKey.updateMany({ where: { id }, data: { lastUsedAt: at } });
   return count === 1;
+}
+
+/** What the hot-path functions below need of a node-postgres pool (or client). */
+export type PgQueryable = Pick<PgPool, 'query'>;
+
+interface ApiKeyPgRow extends Record<string, unknown> {
+  id: string;
+  name: string;
+  prefix: string;
+  hash: string;
+  scopes: string[];
+  created_at: Date;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/**
+ * `findActiveKeyByHash` for the API's per-request authentication, on a plain `pg` pool: a named
+ * prepared statement (parsed and planned once per connection) instead of Prisma's query compiler,
+ * which cost more CPU than the rest of a POST /v1/checks together. No cache: a revocation is seen by
+ * the very next request.
+ */
+export async function findActiveKeyByHashPg(db: PgQueryable, hash: string): Promise<ApiKeyView | null> {
+  if (!SHA256_HEX.test(hash)) return null;
+  const { rows } = await db.query<ApiKeyPgRow>({
+    name: 'hes_api_key_by_hash',
+    text: `SELECT id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at
+           FROM api_keys WHERE hash = $1`,
+    values: [hash],
+  });
+  const row = rows[0];
+  if (!row || row.revoked_at !== null) return null;
+  // Same constant-time comparison as findActiveKeyByHash.
+  const expected = Buffer.from(row.hash, 'hex');
+  const given = Buffer.from(hash, 'hex');
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    scopes: row.scopes,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** `touchLastUsed` on a `pg` pool; the caller throttles (one write per key and interval). */
+export async function touchLastUsedPg(db: PgQueryable, id: string, at: Date = new Date()): Promise<boolean> {
+  if (!UUID.test(id)) return false;
+  const { rowCount } = await db.query({
+    name: 'hes_api_key_touch',
+    text: 'UPDATE api_keys SET last_used_at = $2 WHERE id = $1::uuid',
+    values: [id, at],
+  });
+  return rowCount === 1;
 }

@@ -1,6 +1,20 @@
-import type { CheckOutcome, CheckRow, CheckStatus, Prisma, PrismaClient } from '@hes/core';
+import type { CheckKind, CheckOutcome, CheckRow, CheckStatus, PgPool, PrismaClient } from '@hes/core';
 
-export type NewCheck = Prisma.CheckUncheckedCreateInput & { id: string };
+/** A single check as the intake stores it; every other column takes its default. */
+export interface NewCheck {
+  id: string;
+  kind: CheckKind;
+  status: CheckStatus;
+  codeCipher: Uint8Array;
+  codeHmac: string;
+  codeMasked: string;
+  reference: string | null;
+  identityLast3: string | null;
+  visit?: Record<string, unknown> | undefined;
+  jobId: string;
+  requestId: string;
+  apiKeyId: string;
+}
 
 export interface IdempotencyClaim {
   apiKeyId: string;
@@ -14,7 +28,7 @@ export interface IdempotencyRecordView {
 }
 
 export type InsertResult =
-  | { status: 'created' }
+  | { status: 'created'; row: CheckRow }
   | { status: 'replay'; record: IdempotencyRecordView }
   /** Lost the race to a request whose record vanished before it could be read (retention purge). */
   | { status: 'in-progress' };
@@ -25,51 +39,169 @@ export interface CheckFilter {
   outcome?: CheckOutcome | undefined;
   batchId?: string | undefined;
   since?: Date | undefined;
+  identityMatch?: boolean | undefined;
 }
 
-class IdempotencyConflict extends Error {}
+/** A row of `checks` as node-postgres returns it (snake_case, bigint as text). */
+interface CheckPgRow {
+  id: string;
+  seq: string;
+  kind: CheckKind;
+  status: CheckStatus;
+  outcome: CheckOutcome | null;
+  code_hmac: string | null;
+  code_masked: string;
+  code_cipher: null;
+  reference: string | null;
+  identity_last3: string | null;
+  identity_match: boolean | null;
+  batch_id: string | null;
+  visit: CheckRow['visit'];
+  masked_identity_number: string | null;
+  masked_first_name: string | null;
+  masked_last_name: string | null;
+  code_expires_at: Date | null;
+  plus: CheckRow['plus'];
+  error_code: string | null;
+  error_message: string | null;
+  attempts: number;
+  job_id: string | null;
+  request_id: string | null;
+  api_key_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  completed_at: Date | null;
+}
 
+/** Every column but the ciphertext, which no answer needs and which the worker erases anyway. */
+const COLUMNS = `id, seq, kind, status, outcome, code_hmac, code_masked, NULL::bytea AS code_cipher, reference,
+  identity_last3, identity_match, batch_id, visit, masked_identity_number, masked_first_name,
+  masked_last_name, code_expires_at, plus, error_code, error_message, attempts, job_id, request_id,
+  api_key_id, created_at, updated_at, completed_at`;
+
+const INSERT_CHECK = `INSERT INTO checks (id, kind, status, code_cipher, code_hmac, code_masked, reference,
+    identity_last3, visit, job_id, request_id, api_key_id)
+  VALUES ($1::uuid, $2::"CheckKind", $3::"CheckStatus", $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12::uuid)
+  RETURNING ${COLUMNS}`;
+
+function toCheckRow(r: CheckPgRow): CheckRow {
+  return {
+    id: r.id,
+    seq: BigInt(r.seq),
+    kind: r.kind,
+    status: r.status,
+    outcome: r.outcome,
+    codeHmac: r.code_hmac,
+    codeMasked: r.code_masked,
+    codeCipher: r.code_cipher,
+    reference: r.reference,
+    identityLast3: r.identity_last3,
+    identityMatch: r.identity_match,
+    batchId: r.batch_id,
+    visit: r.visit,
+    maskedIdentityNumber: r.masked_identity_number,
+    maskedFirstName: r.masked_first_name,
+    maskedLastName: r.masked_last_name,
+    codeExpiresAt: r.code_expires_at,
+    plus: r.plus,
+    errorCode: r.error_code,
+    errorMessage: r.error_message,
+    attempts: r.attempts,
+    jobId: r.job_id,
+    requestId: r.request_id,
+    apiKeyId: r.api_key_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: r.completed_at,
+  };
+}
+
+/**
+ * The single-check hot path (insert, read by id, Idempotency-Key records) runs on the `pg` pool with
+ * named prepared statements: Prisma's query compiler cost more CPU per POST /v1/checks than the rest
+ * of the request together. Listings stay on Prisma (dynamic filters, not per-check traffic).
+ */
 export class ChecksRepository {
   readonly #prisma: PrismaClient;
+  readonly #pool: PgPool;
 
-  constructor(prisma: PrismaClient) {
+  constructor(prisma: PrismaClient, pool: PgPool) {
     this.#prisma = prisma;
+    this.#pool = pool;
   }
 
-  findById(id: string): Promise<CheckRow | null> {
-    return this.#prisma.check.findUnique({ where: { id } });
-  }
-
-  findIdempotency(apiKeyId: string, key: string): Promise<IdempotencyRecordView | null> {
-    return this.#prisma.idempotencyRecord.findUnique({
-      where: { apiKeyId_key: { apiKeyId, key } },
-      select: { requestHash: true, checkId: true },
+  async findById(id: string): Promise<CheckRow | null> {
+    const { rows } = await this.#pool.query<CheckPgRow>({
+      name: 'hes_check_by_id',
+      text: `SELECT ${COLUMNS} FROM checks WHERE id = $1::uuid`,
+      values: [id],
     });
+    return rows[0] ? toCheckRow(rows[0]) : null;
+  }
+
+  async findIdempotency(apiKeyId: string, key: string): Promise<IdempotencyRecordView | null> {
+    const { rows } = await this.#pool.query<{ request_hash: string; check_id: string }>({
+      name: 'hes_idempotency_by_key',
+      text: 'SELECT request_hash, check_id FROM idempotency_records WHERE api_key_id = $1::uuid AND key = $2',
+      values: [apiKeyId, key],
+    });
+    const r = rows[0];
+    return r ? { requestHash: r.request_hash, checkId: r.check_id } : null;
   }
 
   /**
-   * Stores a single check. With an Idempotency-Key the check and its record are written in one
-   * transaction and the record's primary key (api_key_id, key) arbitrates: a concurrent duplicate
-   * blocks on the uncommitted key, then finds it taken and rolls its own check back.
+   * Stores a single check with one `INSERT … RETURNING` that also yields the row for the answer. With an
+   * Idempotency-Key the check and its record are written in one transaction and the record's primary
+   * key (api_key_id, key) arbitrates: a concurrent duplicate blocks on the uncommitted key, then finds it
+   * taken and rolls its own check back.
    */
   async insert(check: NewCheck, claim?: IdempotencyClaim): Promise<InsertResult> {
+    const insert = {
+      name: 'hes_check_insert',
+      text: INSERT_CHECK,
+      values: [
+        check.id,
+        check.kind,
+        check.status,
+        Buffer.from(check.codeCipher.buffer, check.codeCipher.byteOffset, check.codeCipher.byteLength),
+        check.codeHmac,
+        check.codeMasked,
+        check.reference,
+        check.identityLast3,
+        check.visit === undefined ? null : JSON.stringify(check.visit),
+        check.jobId,
+        check.requestId,
+        check.apiKeyId,
+      ],
+    };
     if (!claim) {
-      await this.#prisma.check.create({ data: check, select: { id: true } });
-      return { status: 'created' };
+      const { rows } = await this.#pool.query<CheckPgRow>(insert);
+      return { status: 'created', row: toCheckRow(rows[0]!) };
     }
+    const client = await this.#pool.connect();
+    let created: CheckRow | null = null;
     try {
-      await this.#prisma.$transaction(async (tx) => {
-        await tx.check.create({ data: check, select: { id: true } });
-        const inserted = await tx.$executeRaw`
-          INSERT INTO idempotency_records (api_key_id, key, request_hash, check_id)
-          VALUES (${claim.apiKeyId}::uuid, ${claim.key}, ${claim.requestHash}, ${check.id}::uuid)
-          ON CONFLICT (api_key_id, key) DO NOTHING`;
-        if (inserted === 0) throw new IdempotencyConflict();
+      await client.query('BEGIN');
+      const { rows } = await client.query<CheckPgRow>(insert);
+      const { rowCount } = await client.query({
+        name: 'hes_idempotency_insert',
+        text: `INSERT INTO idempotency_records (api_key_id, key, request_hash, check_id)
+          VALUES ($1::uuid, $2, $3, $4::uuid) ON CONFLICT (api_key_id, key) DO NOTHING`,
+        values: [claim.apiKeyId, claim.key, claim.requestHash, check.id],
       });
-      return { status: 'created' };
+      if (rowCount === 1) {
+        await client.query('COMMIT');
+        created = toCheckRow(rows[0]!);
+      } else {
+        await client.query('ROLLBACK');
+      }
     } catch (err) {
-      if (!(err instanceof IdempotencyConflict)) throw err;
+      await client.query('ROLLBACK').catch(() => {});
+      client.release(err instanceof Error ? err : true);
+      throw err;
     }
+    client.release();
+    if (created) return { status: 'created', row: created };
     const record = await this.findIdempotency(claim.apiKeyId, claim.key);
     return record ? { status: 'replay', record } : { status: 'in-progress' };
   }
@@ -83,6 +215,7 @@ export class ChecksRepository {
         ...(filter.outcome !== undefined ? { outcome: filter.outcome } : {}),
         ...(filter.batchId !== undefined ? { batchId: filter.batchId } : {}),
         ...(filter.since !== undefined ? { createdAt: { gte: filter.since } } : {}),
+        ...(filter.identityMatch !== undefined ? { identityMatch: filter.identityMatch } : {}),
         ...(afterSeq !== null ? { seq: { gt: afterSeq } } : {}),
       },
       orderBy: { seq: 'asc' },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type CheckKind, type CodeVault, planSingle, type VisitDefaults } from '@hes/core';
+import { type CheckKind, type CheckRow, type CodeVault, planSingle, type VisitDefaults } from '@hes/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChecksRepository, IdempotencyClaim, NewCheck } from '../adapters/checks-repository.js';
 import type { JobQueue } from '../adapters/job-queue.js';
@@ -30,12 +30,19 @@ export interface IntakeContext {
   requestId: string;
   idempotencyKey?: string | undefined;
   log: FastifyBaseLogger;
+  /**
+   * Runs once the new check is committed and before its job is enqueued: `?wait=` subscribes to the
+   * completion event here, so even a worker faster than this request cannot finish unobserved.
+   */
+  onStored?: ((checkId: string) => void) | undefined;
 }
 
 export interface IntakeResult {
   checkId: string;
   /** false when an Idempotency-Key replay returned an existing check. */
   created: boolean;
+  /** The stored row as of the insert (status queued); absent for a replay, which must be read. */
+  row?: CheckRow | undefined;
 }
 
 function rejectMalformed(metrics: IntakeMetrics, reason: string, message: string): never {
@@ -107,8 +114,9 @@ export async function submitCheck(
   }
 
   deps.metrics.accepted(kind, 'single', 1);
+  ctx.onStored?.(id);
   if (!(await deps.jobs.enqueue([job], ctx.log))) deps.metrics.enqueueFailed('single');
-  return { checkId: id, created: true };
+  return { checkId: id, created: true, row: result.row };
 }
 
 function replay(record: { requestHash: string; checkId: string }, requestHash: string): IntakeResult {

@@ -1,4 +1,4 @@
-import { findActiveKeyByHash, hashApiKey, type Scope, touchLastUsed } from '@hes/core';
+import { findActiveKeyByHashPg, hashApiKey, type Scope, touchLastUsedPg } from '@hes/core';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { ApiProblem } from '../domain/problem.js';
@@ -46,7 +46,7 @@ export default fp<AuthOptions>(
       const t = now();
       if (t - (lastTouched.get(keyId) ?? Number.NEGATIVE_INFINITY) < touchIntervalMs) return;
       lastTouched.set(keyId, t);
-      touchLastUsed(app.prisma, keyId, new Date(t)).catch((err: unknown) =>
+      touchLastUsedPg(app.pgPool, keyId, new Date(t)).catch((err: unknown) =>
         request.log.warn({ err, keyId }, 'could not record api key use'),
       );
     }
@@ -62,7 +62,8 @@ export default fp<AuthOptions>(
           headers: { 'www-authenticate': header ? `${REALM}, error="invalid_request"` : REALM },
         });
       }
-      const key = await findActiveKeyByHash(app.prisma, hashApiKey(token));
+      // Through the pg pool with a prepared statement: uncached, so a revocation applies at once.
+      const key = await findActiveKeyByHashPg(app.pgPool, hashApiKey(token));
       if (!key) {
         throw new ApiProblem('UNAUTHORIZED', {
           detail: 'The API key is unknown or revoked',

@@ -30,7 +30,7 @@ export default fp<DbOptions>(
     pool.on('error', (err) => app.log.warn({ err }, 'idle PostgreSQL connection failed'));
     app.decorate('prisma', opts.prisma);
     app.decorate('pgPool', pool);
-    app.decorate('checksRepository', new ChecksRepository(opts.prisma));
+    app.decorate('checksRepository', new ChecksRepository(opts.prisma, pool));
     app.decorate('batchesRepository', new BatchesRepository(opts.prisma));
     app.addHook('onClose', async () => {
       await pool.end();

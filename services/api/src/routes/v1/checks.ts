@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type CheckRow, isFinal, presentCheck } from '@hes/core';
 import type { FastifyReply } from 'fastify';
 import { type CheckIntakeDeps, submitCheck } from '../../domain/check-intake.js';
-import { waitForFinal } from '../../domain/check-wait.js';
+import { awaitFinal, type FinalWatch, waitForFinal, watchFinal } from '../../domain/check-wait.js';
 import { decodeCursor, encodeCursor } from '../../domain/cursor.js';
 import { ApiProblem } from '../../domain/problem.js';
 import {
@@ -78,24 +78,33 @@ const checks: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const { checkId, created } = await submitCheck(intake, request.body, {
-        apiKeyId: request.principal!.keyId,
-        requestId: request.id,
-        idempotencyKey: request.headers['idempotency-key'],
-        log: request.log,
-      });
       const waitMs = Math.min(request.query.wait ?? 0, app.apiConfig.waitMaxMs);
+      const signal = waitMs > 0 ? AbortSignal.any([app.closing, clientGone(reply)]) : undefined;
+      let watch: FinalWatch | undefined;
+      let result: Awaited<ReturnType<typeof submitCheck>>;
+      try {
+        result = await submitCheck(intake, request.body, {
+          apiKeyId: request.principal!.keyId,
+          requestId: request.id,
+          idempotencyKey: request.headers['idempotency-key'],
+          log: request.log,
+          onStored: signal
+            ? (id) => {
+                watch = watchFinal(app.checkEvents, id, waitMs, signal);
+              }
+            : undefined,
+        });
+      } catch (err) {
+        watch?.stop();
+        throw err;
+      }
+      const { checkId, created } = result;
       const read = () => app.checksRepository.findById(checkId);
-      const row =
-        waitMs > 0
-          ? await waitForFinal(
-              app.checkEvents,
-              read,
-              checkId,
-              waitMs,
-              AbortSignal.any([app.closing, clientGone(reply)]),
-            )
-          : await read();
+      let row: CheckRow | null;
+      if (result.row && watch && signal) row = await awaitFinal(watch, result.row, read, signal);
+      else if (result.row) row = result.row;
+      else if (signal) row = await waitForFinal(app.checkEvents, read, checkId, waitMs, signal);
+      else row = await read();
       if (!row) throw notFound('check');
       if (!created) reply.header('idempotent-replayed', 'true');
       return reply
