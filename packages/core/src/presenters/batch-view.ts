@@ -9,6 +9,7 @@ import {
 } from '../domain/check-types.js';
 
 export type BatchRow = Prisma.BatchModel;
+export type BatchTrigger = BatchRow['trigger'];
 
 export interface BatchView {
   id: string;
@@ -17,6 +18,10 @@ export interface BatchView {
   total: number;
   counts: Record<CheckStatus, number>;
   outcomes: Record<CheckOutcome, number>;
+  /** The stored roster the batch was made from; null for a plain POST /v1/batches. */
+  rosterId: string | null;
+  /** api (POST /v1/batches), schedule (a roster's cron) or manual (POST /v1/rosters/:id/runs). */
+  trigger: BatchTrigger;
   createdAt: string;
   completedAt: string | null;
 }
@@ -54,6 +59,8 @@ export function presentBatch(batch: BatchRow, groups: readonly GroupCount[]): Ba
     total: batch.total,
     counts,
     outcomes,
+    rosterId: batch.rosterId,
+    trigger: batch.trigger,
     createdAt: batch.createdAt.toISOString(),
     completedAt: batch.completedAt?.toISOString() ?? null,
   };

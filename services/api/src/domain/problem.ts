@@ -9,12 +9,17 @@ export const PROBLEMS = {
   BATCH_EMPTY: { status: 400, title: 'Batch has no items' },
   CSV_INVALID: { status: 400, title: 'CSV roster cannot be read' },
   INVALID_CURSOR: { status: 400, title: 'Invalid pagination cursor' },
+  INVALID_CRON: { status: 400, title: 'Invalid cron expression' },
+  INVALID_TIME_ZONE: { status: 400, title: 'Unknown time zone' },
+  ROSTER_EMPTY: { status: 400, title: 'Roster has no items' },
   UNAUTHORIZED: { status: 401, title: 'Authentication required' },
   FORBIDDEN_SCOPE: { status: 403, title: 'API key lacks the required scope' },
   NOT_FOUND: { status: 404, title: 'Not found' },
+  ROSTER_NOT_FOUND: { status: 404, title: 'Roster not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is in progress' },
+  ROSTER_NAME_TAKEN: { status: 409, title: 'A roster with this name exists' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   BATCH_TOO_LARGE: { status: 413, title: 'Batch has too many items' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
@@ -65,13 +70,7 @@ export class ApiProblem extends Error {
 }
 
 /** Thrown by adapters when PostgreSQL cannot be reached; answered as 503 SERVICE_UNAVAILABLE. */
-export class DatabaseUnavailableError extends Error {
-  readonly code = 'DATABASE_UNAVAILABLE';
-  constructor(options?: { cause?: unknown }) {
-    super('PostgreSQL is unavailable', options);
-    this.name = 'DatabaseUnavailableError';
-  }
-}
+export { DatabaseUnavailableError } from '@hes/core';
 
 /** A URN rather than a URL: there is no public page per problem to dereference. */
 export const problemType = (code: ProblemCode) =>

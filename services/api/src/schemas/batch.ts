@@ -48,6 +48,13 @@ export const BatchSchema = Type.Object(
     total: Type.Integer(),
     counts: countsOf(CHECK_STATUSES),
     outcomes: countsOf(CHECK_OUTCOMES),
+    rosterId: Nullable(
+      Type.String({ format: 'uuid', description: 'the stored roster it came from (null: POST /v1/batches)' }),
+    ),
+    trigger: Type.Enum(['api', 'schedule', 'manual'], {
+      description:
+        "`api`: POST /v1/batches; `schedule`: a roster's cron; `manual`: POST /v1/rosters/{id}/runs",
+    }),
     createdAt: DateTimeSchema,
     completedAt: Nullable(DateTimeSchema),
   },
