@@ -15,6 +15,12 @@ const schema = z.object({
   CREDENTIALS_COOLDOWN_MS: int(60_000, 100, 86_400_000),
   HES_MAX_THROTTLED_MS: int(10 * 60_000, 0, 3_600_000),
   HES_RATE_LIMIT_MARGIN_MS: int(60, 0, 500),
+  WEBHOOK_MAX_ATTEMPTS: int(10, 1, 100),
+  WEBHOOK_BACKOFF_BASE_MS: int(2_000, 10, 3_600_000),
+  WEBHOOK_BACKOFF_MAX_MS: int(3_600_000, 100, 86_400_000),
+  WEBHOOK_TIMEOUT_MS: int(10_000, 100, 10_000),
+  WEBHOOK_CONCURRENCY: int(8, 1, 1_000),
+  WEBHOOK_POLL_INTERVAL_MS: int(5_000, 100, 600_000),
 });
 
 export interface WorkerConfig {
@@ -40,6 +46,16 @@ export interface WorkerConfig {
    * variation in delivery. Measured: without it, 11 requests reached the sandbox in one second at 10.
    */
   rateLimitMarginMs: number;
+  /** Outbound webhooks (services/worker/src/webhooks): retries, backoff, per-request timeout, parallelism. */
+  webhooks: {
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    timeoutMs: number;
+    concurrency: number;
+    /** The dispatcher also scans the outbox this often (LISTEN/NOTIFY is the fast path). */
+    pollIntervalMs: number;
+  };
 }
 
 /** Worker settings, parsed once at boot next to the shared gateway config. */
@@ -58,5 +74,13 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     credentialsCooldownMs: e.CREDENTIALS_COOLDOWN_MS,
     maxThrottledMs: e.HES_MAX_THROTTLED_MS,
     rateLimitMarginMs: e.HES_RATE_LIMIT_MARGIN_MS,
+    webhooks: {
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      backoffBaseMs: e.WEBHOOK_BACKOFF_BASE_MS,
+      backoffMaxMs: e.WEBHOOK_BACKOFF_MAX_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+    },
   };
 }

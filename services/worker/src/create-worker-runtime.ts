@@ -27,6 +27,7 @@ import { createCheckJobHandler } from './jobs/check-job-handler.js';
 import { reconcileJob } from './jobs/reconcile-job.js';
 import { retentionPurgeJob } from './jobs/retention-purge-job.js';
 import { MaintenanceLoop } from './maintenance-loop.js';
+import { startWebhookRuntime, type WebhookRuntime } from './webhooks/webhook-runtime.js';
 
 export interface WorkerRuntimeDeps {
   config: WorkerConfig;
@@ -49,6 +50,8 @@ export interface WorkerRuntime {
   readonly queue: ChecksQueue;
   readonly limiter: RedisRateLimiter;
   readonly circuit: CredentialsCircuit;
+  /** Outbound webhooks: outbox dispatcher and delivery worker (services/worker/src/webhooks). */
+  readonly webhooks: WebhookRuntime;
   /** One reconciler pass now, without the fleet lock. */
   reconcileNow(): Promise<ReconcileReport>;
   /** The retention purge now (`now` sets the clock the cutoff is computed from). */
@@ -177,6 +180,15 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
   );
   maintenanceWorker.on('error', (err) => logger.error({ err }, 'maintenance worker error'));
   await Promise.all([worker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+  const webhooks = await startWebhookRuntime({
+    config,
+    prisma,
+    logger,
+    vault: new CodeVault(gateway.dataKey),
+    registry: metrics.registry,
+    connection: bullConnection,
+    random: deps.random,
+  });
 
   const loop = new MaintenanceLoop({
     redis,
@@ -195,7 +207,11 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     if (options.force) force.abort();
     closing ??= (async () => {
       await loop.stop();
-      await Promise.all([worker.close(options.force), maintenanceWorker.close(options.force)]);
+      await Promise.all([
+        worker.close(options.force),
+        maintenanceWorker.close(options.force),
+        webhooks.close(options.force),
+      ]);
       await Promise.all([queue.close(), maintenanceQueue.close()]);
       if (ownsApi) await (api as { close?: () => Promise<void> }).close?.();
       await Promise.all([redis.quit(), bullConnection.quit()]);
@@ -212,6 +228,7 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     queue,
     limiter,
     circuit,
+    webhooks,
     reconcileNow: reconcile,
     purgeNow: (now?: Date) => purge(now),
     close,
