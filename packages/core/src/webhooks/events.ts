@@ -17,6 +17,6 @@ export interface WebhookEnvelope<T extends WebhookEventType = WebhookEventType> 
   data: T extends 'check.completed'
     ? { check: CheckView }
     : T extends 'batch.completed'
-      ? { batch: BatchView & { rosterId: string | null } }
+      ? { batch: BatchView }
       : { webhookId: string };
 }
