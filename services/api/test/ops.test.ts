@@ -190,6 +190,7 @@ describe('OpenAPI', () => {
         'GET /healthz',
         'GET /metrics',
         'GET /readyz',
+        'GET /v1/batches',
         'GET /v1/batches/{id}',
         'GET /v1/batches/{id}/checks',
         'GET /v1/checks',

@@ -17,6 +17,41 @@ export class BatchesRepository {
     return this.#prisma.batch.findUnique({ where: { id } });
   }
 
+  /**
+   * The newest batches first, after `before` (the last one of the previous page); `limit + 1` rows are
+   * read so the caller knows whether more follow. Index (created_at); ties broken by id.
+   */
+  recent(limit: number, before: { createdAt: Date; id: string } | null): Promise<BatchRow[]> {
+    return this.#prisma.batch.findMany({
+      where: before
+        ? {
+            OR: [
+              { createdAt: { lt: before.createdAt } },
+              { createdAt: before.createdAt, id: { lt: before.id } },
+            ],
+          }
+        : {},
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+  }
+
+  /** counts() for several batches in one GROUP BY. */
+  async countsOf(batchIds: readonly string[]): Promise<Map<string, StatusOutcomeCount[]>> {
+    const out = new Map<string, StatusOutcomeCount[]>(batchIds.map((id) => [id, []]));
+    if (batchIds.length === 0) return out;
+    const groups = await this.#prisma.check.groupBy({
+      by: ['batchId', 'status', 'outcome'],
+      where: { batchId: { in: [...batchIds] } },
+      _count: { _all: true },
+    });
+    for (const g of groups) {
+      if (g.batchId === null) continue;
+      out.get(g.batchId)?.push({ status: g.status, outcome: g.outcome, count: g._count._all });
+    }
+    return out;
+  }
+
   /** One GROUP BY over the batch's checks (index batch_id, status, outcome). */
   async counts(batchId: string): Promise<StatusOutcomeCount[]> {
     const groups = await this.#prisma.check.groupBy({

@@ -123,4 +123,12 @@ export const ListChecksQuerySchema = Type.Object({
   ...PageQuerySchema,
 });
 
-export const BatchChecksQuerySchema = Type.Object({ ...CheckFilterQuery, ...PageQuerySchema });
+export const BatchChecksQuerySchema = Type.Object({
+  ...CheckFilterQuery,
+  identityMatch: Type.Optional(
+    Type.Boolean({
+      description: '`false`: the people whose code belongs to someone else (identityLast3 did not match)',
+    }),
+  ),
+  ...PageQuerySchema,
+});

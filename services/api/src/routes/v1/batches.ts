@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { CheckKind } from '@hes/core';
 import { presentBatch } from '@hes/core';
 import { stringify } from 'csv-stringify';
+import { decodeBatchCursor, encodeBatchCursor } from '../../domain/batch-cursor.js';
 import { type BatchIntakeDeps, submitBatch } from '../../domain/batch-intake.js';
 import { exportRows } from '../../domain/check-export.js';
 import { decodeCursor } from '../../domain/cursor.js';
@@ -15,6 +16,7 @@ import {
   CreateBatchQuerySchema,
   EXPORT_COLUMNS,
 } from '../../schemas/batch.js';
+import { BatchListSchema, ListBatchesQuerySchema } from '../../schemas/batch-list.js';
 import { BatchChecksQuerySchema, CheckListSchema } from '../../schemas/check.js';
 import { IdParamsSchema, problemResponses } from '../../schemas/common.js';
 import { notFound, pageOf, validId } from './checks.js';
@@ -113,6 +115,31 @@ const batches: FastifyPluginAsyncTypebox = async (app) => {
   );
 
   app.get(
+    '/batches',
+    {
+      onRequest: app.requireScope('checks:read'),
+      schema: {
+        tags: ['batches'],
+        summary: 'Recent rosters, newest first, with their progress',
+        description: 'For dashboards (the web console, `hes watch`). Follow `nextCursor` for older batches.',
+        querystring: ListBatchesQuerySchema,
+        response: { 200: BatchListSchema, ...problemResponses(400, 401, 403, 503) },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit ?? 20;
+      const rows = await app.batchesRepository.recent(limit, decodeBatchCursor(request.query.cursor));
+      const page = rows.slice(0, limit);
+      const counts = await app.batchesRepository.countsOf(page.map((b) => b.id));
+      const last = page.at(-1);
+      return {
+        items: page.map((b) => presentBatch(b, counts.get(b.id) ?? [])),
+        nextCursor: rows.length > limit && last ? encodeBatchCursor(last) : null,
+      };
+    },
+  );
+
+  app.get(
     '/batches/:id',
     {
       onRequest: app.requireScope('checks:read'),
@@ -158,7 +185,12 @@ const batches: FastifyPluginAsyncTypebox = async (app) => {
       const { id } = request.params;
       const batch = validId(id) ? await app.batchesRepository.findById(id) : null;
       if (!batch) throw notFound('batch');
-      const filter = { batchId: id, status: request.query.status, outcome: request.query.outcome };
+      const filter = {
+        batchId: id,
+        status: request.query.status,
+        outcome: request.query.outcome,
+        identityMatch: request.query.identityMatch,
+      };
 
       if (wantsCsv(request.headers.accept)) {
         const csv = stringify({
