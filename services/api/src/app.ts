@@ -22,6 +22,7 @@ import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
 import batchRoutes from './routes/v1/batches.js';
 import checkRoutes from './routes/v1/checks.js';
+import webhookRoutes from './routes/v1/webhooks.js';
 
 export type { AppDeps } from './deps.js';
 
@@ -74,6 +75,7 @@ export async function serviceApp(app: FastifyInstance, deps: AppDeps) {
   await app.register(metricsRoutes);
   await app.register(checkRoutes, { prefix: '/v1' });
   await app.register(batchRoutes, { prefix: '/v1' });
+  await app.register(webhookRoutes, { prefix: '/v1' });
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;

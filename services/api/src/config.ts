@@ -39,6 +39,11 @@ const schema = z
     API_CONNECTION_TIMEOUT_MS: int(60_000, 11_000, 3_600_000),
     /** Above common load-balancer idle timeouts, so the balancer closes idle connections first. */
     API_KEEP_ALIVE_TIMEOUT_MS: int(72_000, 1_000, 3_600_000),
+    /** Plain-http webhook URLs (local receivers in development and tests); https only otherwise. */
+    WEBHOOK_ALLOW_HTTP: z.preprocess(
+      (v) => (v === '' || v === undefined ? 'false' : v),
+      z.enum(['true', 'false', '1', '0']),
+    ),
   })
   .refine((e) => e.API_HEADERS_TIMEOUT_MS <= e.API_REQUEST_TIMEOUT_MS, {
     path: ['API_HEADERS_TIMEOUT_MS'],
@@ -62,6 +67,8 @@ export interface ApiConfig {
     connectionMs: number;
     keepAliveMs: number;
   };
+  /** Whether webhook URLs may use plain http (WEBHOOK_ALLOW_HTTP). */
+  webhookAllowHttp: boolean;
 }
 
 export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
@@ -83,5 +90,6 @@ export function loadApiConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
       connectionMs: e.API_CONNECTION_TIMEOUT_MS,
       keepAliveMs: e.API_KEEP_ALIVE_TIMEOUT_MS,
     },
+    webhookAllowHttp: e.WEBHOOK_ALLOW_HTTP === 'true' || e.WEBHOOK_ALLOW_HTTP === '1',
   };
 }
