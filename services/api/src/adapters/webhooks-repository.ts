@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type PrismaClient, WEBHOOK_NOTIFY_CHANNEL } from '@hes/core';
 import type { DeliveryKey } from '../domain/webhook-cursor.js';
 
@@ -153,23 +154,25 @@ export class WebhooksRepository {
    * the receiver gets the same bytes with the same Hes-Webhook-Id and can recognise a repeat.
    */
   async redeliver(webhookId: string, id: string): Promise<boolean> {
-    const rows = await this.#db.$queryRaw<{ id: string }[]>`
+    // executeRaw: pg_notify returns void, which no client type maps; the count is what matters.
+    const n = await this.#db.$executeRaw`
       WITH d AS (
         UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = NULL
         WHERE id = ${id}::uuid AND webhook_id = ${webhookId}::uuid
         RETURNING id)
-      SELECT d.id, pg_notify(${WEBHOOK_NOTIFY_CHANNEL}, '') FROM d`;
-    return rows.length > 0;
+      SELECT pg_notify(${WEBHOOK_NOTIFY_CHANNEL}, '') FROM d`;
+    return n > 0;
   }
 
   /** A `ping` event through the same outbox, queue and signature as real events. */
   async ping(webhookId: string): Promise<string> {
-    const rows = await this.#db.$queryRaw<{ id: string }[]>`
+    const id = randomUUID();
+    await this.#db.$executeRaw`
       WITH d AS (
-        INSERT INTO webhook_deliveries (webhook_id, event, subject_id)
-        VALUES (${webhookId}::uuid, 'ping', gen_random_uuid())
+        INSERT INTO webhook_deliveries (id, webhook_id, event, subject_id)
+        VALUES (${id}::uuid, ${webhookId}::uuid, 'ping', ${id}::uuid)
         RETURNING id)
-      SELECT d.id, pg_notify(${WEBHOOK_NOTIFY_CHANNEL}, '') FROM d`;
-    return rows[0]!.id;
+      SELECT pg_notify(${WEBHOOK_NOTIFY_CHANNEL}, '') FROM d`;
+    return id;
   }
 }
