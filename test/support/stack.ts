@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -55,15 +55,33 @@ export interface Stack {
   /** Serves a worker's registry on a free port (as WORKER_METRICS_PORT does); returns its base URL. */
   serveWorkerMetrics(runtime: WorkerRuntime): Promise<string>;
   spawnWorker(env?: Record<string, string>): ChildProcess;
+  /**
+   * Starts the API as its own process (`services/api/src/server.ts`, as production does) on a free port,
+   * its stdout and stderr captured into `logs` like a spawned worker's; resolves once /healthz answers.
+   */
+  spawnApi(env?: Record<string, string>): Promise<{ child: ChildProcess; url: string }>;
   close(): Promise<void>;
 }
 
+/**
+ * Collects whole lines. A child's pipe delivers chunks that may end mid-line, so the unfinished tail is
+ * held until its newline (or the end of the stream): a code split across two chunks is still one line
+ * for the leak scan.
+ */
 class LineSink extends Writable {
+  #partial = '';
   constructor(private readonly lines: string[]) {
     super();
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void) {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) this.lines.push(line);
+    const parts = (this.#partial + chunk.toString('utf8')).split('\n');
+    this.#partial = parts.pop() ?? '';
+    for (const line of parts) if (line) this.lines.push(line);
+    cb();
+  }
+  override _final(cb: () => void) {
+    if (this.#partial) this.lines.push(this.#partial);
+    this.#partial = '';
     cb();
   }
 }
@@ -147,6 +165,30 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       children.push(child);
       return child;
     },
+    async spawnApi(extra = {}) {
+      const port = await freePort();
+      const child = spawn(
+        process.execPath,
+        ['--conditions=source', '--import', 'tsx', join(root, 'services/api/src/server.ts')],
+        {
+          env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ...extra },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      child.stdout?.pipe(new LineSink(logs));
+      child.stderr?.pipe(new LineSink(logs));
+      children.push(child);
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the API process exited with ${child.exitCode}`);
+          const res = await fetch(`${url}/healthz`).catch(() => null);
+          return res?.status === 200;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, message: 'the API process answers /healthz' },
+      );
+      return { child, url };
+    },
     async close() {
       for (const child of children)
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -163,6 +205,17 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
       await db.drop();
     },
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** Every string value stored under the stack's Redis prefix (keys included), for leak scans. */

@@ -1,0 +1,134 @@
+/**
+ * Issue 6 §3: the privacy audit of what child processes print. The API and two workers run as their own
+ * processes (started as production starts them, environment only, LOG_LEVEL=debug: what an operator
+ * turns on during an incident), their stdout and stderr are captured line by line, and after a mixed
+ * workload — every kind, both code spellings, waits, rosters in JSON and CSV with malformed rows, bad
+ * requests that carry codes in the body, the URL and a broken JSON document, a graceful worker
+ * shutdown — no submitted code appears in any line. The capture itself is checked: every process must
+ * have written lines, the API one per request.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leakedCodes, type Stack, startStack, waitFor } from '../support/stack.js';
+
+const ALPHABET = 'ABCDEFGHJKLMNPRSTUVYZ0123456789';
+const randomCode = () => Array.from({ length: 10 }, () => ALPHABET[randomInt(ALPHABET.length)]).join('');
+const dashed = (c: string) => `${c.slice(0, 4)}-${c.slice(4, 8)}-${c.slice(8)}`;
+
+let stack: Stack;
+let apiUrl: string;
+let api: ChildProcess;
+const workers: ChildProcess[] = [];
+const codes: string[] = [];
+const code = () => {
+  const c = randomCode();
+  codes.push(c);
+  return c;
+};
+const linesOf = (pid: number | undefined) =>
+  stack.logs.filter((l) => {
+    try {
+      return (JSON.parse(l) as { pid?: number }).pid === pid;
+    } catch {
+      return false;
+    }
+  });
+
+beforeAll(async () => {
+  stack = await startStack('child-logs', { env: { LOG_LEVEL: 'debug', LOG_PRETTY: 'false' } });
+  ({ child: api, url: apiUrl } = await stack.spawnApi());
+  workers.push(stack.spawnWorker(), stack.spawnWorker({ WORKER_CONCURRENCY: '2' }));
+  await waitFor(() => workers.every((w) => linesOf(w.pid).some((l) => l.includes('"worker started"'))), {
+    timeoutMs: 60_000,
+    message: 'both worker processes started',
+  });
+}, 120_000);
+afterAll(() => stack?.close(), 60_000);
+
+async function send(method: string, path: string, body?: string, type = 'application/json') {
+  const res = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: { ...stack.headers, ...(body !== undefined ? { 'content-type': type } : {}) },
+    ...(body !== undefined ? { body } : {}),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
+describe('child-process logs', () => {
+  it('carry no submitted HES code, from the API process or any worker process', async () => {
+    const singles: string[] = [];
+    for (const [i, kind] of (['standard', 'employee', 'visitor', 'plus'] as const).entries()) {
+      const c = code();
+      const res = await send(
+        'POST',
+        `/v1/checks${i % 2 ? '?wait=5000' : ''}`,
+        JSON.stringify({
+          hesCode: i % 2 ? dashed(c) : c,
+          kind,
+          identityLast3: '792',
+          ...(kind === 'visitor' ? { visit: { city: 'Ankara', district: 'Çankaya', address: 'X 1' } } : {}),
+        }),
+      );
+      expect([200, 202], res.body).toContain(res.status);
+      singles.push((JSON.parse(res.body) as { id: string }).id);
+    }
+    const json = await send(
+      'POST',
+      '/v1/batches',
+      JSON.stringify({
+        kind: 'standard',
+        items: [...Array.from({ length: 30 }, () => ({ hesCode: code() })), { hesCode: `${code()}X` }],
+      }),
+    );
+    expect(json.status, json.body).toBe(202);
+    const csvRows = Array.from({ length: 20 }, (_, i) => `${i % 2 ? dashed(code()) : code()},emp-${i},123`);
+    const csv = await send(
+      'POST',
+      '/v1/batches?kind=standard',
+      `hesCode,reference,identityLast3\n${csvRows.join('\n')}\n${code()},${code()},1234\nbroken,"${code()}\n`,
+      'text/csv',
+    );
+    expect(csv.status, csv.body).toBe(202);
+
+    // Refused requests that carry codes where they do not belong.
+    const refused = [
+      await send('POST', '/v1/checks', JSON.stringify({ hesCode: code(), kind: 'nonsense' })),
+      await send('POST', '/v1/checks', JSON.stringify({ hesCode: code(), extra: code() })),
+      await send('POST', '/v1/checks', `{"hesCode":"${code()}", "kind": `),
+      await send('POST', '/v1/checks', JSON.stringify({ hesCode: `${code()}${code()}` })),
+      await send('GET', `/v1/checks/${code()}`),
+      await send('GET', `/v1/checks?reference=${code()}`),
+      await send('POST', `/v1/checks?wait=${code()}`, JSON.stringify({ hesCode: code() })),
+    ];
+    for (const r of refused) expect(r.status, r.body).toBeLessThan(500);
+
+    const batchIds = [json, csv].map((r) => (JSON.parse(r.body) as { id: string }).id);
+    await waitFor(
+      async () =>
+        (await stack.db.prisma.check.count({
+          where: {
+            OR: [{ id: { in: singles } }, { batchId: { in: batchIds } }],
+            status: { in: ['queued', 'processing'] },
+          },
+        })) === 0,
+      { timeoutMs: 45_000, message: 'every accepted check is final' },
+    );
+
+    // A graceful shutdown logs too.
+    const [first] = workers;
+    const exited = new Promise((resolve) => first!.once('exit', resolve));
+    first!.kill('SIGTERM');
+    await exited;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    // The capture works: each process wrote lines; the API one per request at least.
+    expect(linesOf(api.pid).length).toBeGreaterThanOrEqual(4 + 2 + refused.length);
+    for (const w of workers) expect(linesOf(w.pid).length).toBeGreaterThan(1);
+    expect(linesOf(first!.pid).some((l) => l.includes('"worker stopped"'))).toBe(true);
+    expect(stack.logs.some((l) => l.includes('"check job done"'))).toBe(true);
+
+    expect(codes.length).toBeGreaterThan(60);
+    expect(leakedCodes(codes, stack.logs)).toEqual([]);
+  }, 90_000);
+});
