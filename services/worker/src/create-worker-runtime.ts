@@ -4,6 +4,7 @@ import {
   type CheckJobName,
   type ChecksQueue,
   CodeVault,
+  createPgPool,
   createRedis,
   type Logger,
   type MaintenanceJobName,
@@ -27,6 +28,7 @@ import { createCheckJobHandler } from './jobs/check-job-handler.js';
 import { reconcileJob } from './jobs/reconcile-job.js';
 import { retentionPurgeJob } from './jobs/retention-purge-job.js';
 import { MaintenanceLoop } from './maintenance-loop.js';
+import { type RostersRuntime, startRostersRuntime } from './rosters/rosters-runtime.js';
 import { startWebhookRuntime, type WebhookRuntime } from './webhooks/webhook-runtime.js';
 
 export interface WorkerRuntimeDeps {
@@ -50,6 +52,8 @@ export interface WorkerRuntime {
   readonly queue: ChecksQueue;
   readonly limiter: RedisRateLimiter;
   readonly circuit: CredentialsCircuit;
+  /** Roster runs (hes-rosters queue) and their job schedulers (services/worker/src/rosters). */
+  readonly rosters: RostersRuntime;
   /** Outbound webhooks: outbox dispatcher and delivery worker (services/worker/src/webhooks). */
   readonly webhooks: WebhookRuntime;
   /** One reconciler pass now, without the fleet lock. */
@@ -81,7 +85,13 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
 
   const metrics = new WorkerMetrics(deps.registry ? { registry: deps.registry } : {});
   metrics.rateLimitRps.set(gateway.hes.rateLimitRps);
-  const repo = new ChecksRepository(prisma);
+  // The check path's SQL runs on node-postgres (see ChecksRepository): one connection per job slot at most.
+  const pool = createPgPool(gateway.databaseUrl, {
+    max: Math.min(config.concurrency, 16) + 2,
+    applicationName: 'hes-worker',
+  });
+  pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
+  const repo = new ChecksRepository(pool);
   const limiter = new RedisRateLimiter({
     redis,
     prefix,
@@ -180,6 +190,17 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
   );
   maintenanceWorker.on('error', (err) => logger.error({ err }, 'maintenance worker error'));
   await Promise.all([worker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+  const rosters = await startRostersRuntime({
+    prisma,
+    databaseUrl: gateway.databaseUrl,
+    vault: new CodeVault(gateway.dataKey),
+    connection: bullConnection,
+    prefix,
+    checksQueue: queue,
+    retry,
+    defaultVisit: gateway.defaultVisit,
+    logger,
+  });
   const webhooks = await startWebhookRuntime({
     config,
     prisma,
@@ -197,6 +218,7 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     intervalMs: config.reconcileIntervalMs,
     retentionCron: config.retentionCron,
     reconcile,
+    resync: () => rosters.syncSchedules(),
     logger,
   });
   if (deps.maintenance !== false) loop.start();
@@ -210,11 +232,12 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
       await Promise.all([
         worker.close(options.force),
         maintenanceWorker.close(options.force),
+        rosters.close(options.force),
         webhooks.close(options.force),
       ]);
       await Promise.all([queue.close(), maintenanceQueue.close()]);
       if (ownsApi) await (api as { close?: () => Promise<void> }).close?.();
-      await Promise.all([redis.quit(), bullConnection.quit()]);
+      await Promise.all([redis.quit(), bullConnection.quit(), pool.end()]);
     })();
     if (options.force) {
       // A forced close after a graceful one: abort what the graceful one is waiting for.
@@ -228,6 +251,7 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     queue,
     limiter,
     circuit,
+    rosters,
     webhooks,
     reconcileNow: reconcile,
     purgeNow: (now?: Date) => purge(now),

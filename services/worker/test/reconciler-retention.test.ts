@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { planSingle, QUEUES } from '@hes/core';
+import { createPgPool, type PgPool, planSingle, QUEUES } from '@hes/core';
 import { waitFor } from '@hes/core/testing';
 import { generateSandboxCodes } from '@hes/sandbox';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
@@ -12,16 +12,19 @@ import { RETENTION_SCHEDULER_ID } from '../src/maintenance-loop.js';
 import { Harness } from './harness.js';
 
 let h: Harness;
+let pool: PgPool;
 let seed = 500;
 const fresh = (n: number) => generateSandboxCodes('RISKLESS', n, ++seed);
 
 beforeAll(async () => {
   h = await Harness.start('worker-reconciler');
+  pool = createPgPool(h.db.url, { max: 4 });
 });
 afterEach(async () => {
   for (const rt of [...h.runtimes]) await rt.close();
 });
 afterAll(async () => {
+  await pool?.end();
   await h?.close();
 });
 
@@ -33,9 +36,10 @@ const allCompleted = (ids: readonly string[], timeoutMs = 20_000) =>
     { timeoutMs, message: 'every check to complete' },
   );
 
-function reconcilerFor(staleMs: number) {
+function reconcilerFor(staleMs: number, pageSize?: number) {
   return {
-    repo: new ChecksRepository(h.db.prisma),
+    ...(pageSize !== undefined ? { pageSize } : {}),
+    repo: new ChecksRepository(pool),
     queue: h.queue,
     retry: h.retry,
     metrics: new WorkerMetrics({ defaultMetrics: false }),
@@ -60,6 +64,22 @@ describe('reconciler', () => {
 
     await h.startWorker();
     await allCompleted(inserted.ids);
+  });
+
+  it('pages through stale rows: every page is checked and re-driven, the cap holds', async () => {
+    const inserted = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(7) });
+    for (const plan of inserted.plans) await h.queue.remove(plan.jobId);
+    // maxRows caps a pass: 5 of the 7, oldest first, read two at a time.
+    expect(await reconcile({ ...reconcilerFor(0, 2), maxRows: 5 })).toMatchObject({
+      scanned: 5,
+      jobsMissing: 5,
+      redriven: 5,
+    });
+    // The next pass sees all 7 (the re-driven five have a job now), re-drives the other two.
+    expect(await reconcile(reconcilerFor(0, 3))).toMatchObject({ scanned: 7, jobsMissing: 2, redriven: 2 });
+    for (const plan of inserted.plans) expect(await h.queue.getJobState(plan.jobId)).toBe('waiting');
+    for (const plan of inserted.plans) await h.queue.remove(plan.jobId);
+    await h.db.prisma.check.updateMany({ where: { id: { in: inserted.ids } }, data: { status: 'failed' } });
   });
 
   it('re-drives lost enqueues: singles keep their id, roster chunks are re-planned, orphans get a job', async () => {
@@ -206,7 +226,7 @@ describe('retention purge', () => {
     });
 
     const metrics = new WorkerMetrics({ defaultMetrics: false });
-    const repo = new ChecksRepository(prisma);
+    const repo = new ChecksRepository(pool);
     const report = await purgeRetention(
       { repo, metrics, logger: h.logger, retentionDays: 30, batchSize: 7 },
       now,

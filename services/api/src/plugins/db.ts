@@ -22,7 +22,7 @@ export interface DbOptions {
 export default fp<DbOptions>(
   async function db(app: FastifyInstance, opts) {
     const pool = createPgPool(opts.databaseUrl, {
-      max: 4,
+      max: 16,
       connectionTimeoutMillis: 3_000,
       applicationName: 'hes-api',
     });

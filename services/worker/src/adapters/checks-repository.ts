@@ -1,4 +1,4 @@
-import type { CheckKind, CheckOutcome, PrismaClient } from '@hes/core';
+import type { CheckKind, CheckOutcome, PgPool } from '@hes/core';
 
 /** A pending check as a job sees it after claiming it. */
 export interface ClaimedCheck {
@@ -8,7 +8,6 @@ export interface ClaimedCheck {
   codeCipher: Uint8Array | null;
   identityLast3: string | null;
   visit: unknown;
-  createdAt: Date;
 }
 
 export interface PlusFields {
@@ -52,35 +51,103 @@ export interface StaleCheck {
   requestId: string | null;
 }
 
+/** Statements with a fixed text run as named prepared statements: parsed and planned once per connection. */
+const SQL = {
+  claim: `UPDATE checks SET status = 'processing', attempts = attempts + 1, updated_at = now()
+    WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'processing')
+    RETURNING id, kind, batch_id, code_cipher, identity_last3, visit`,
+  finalStateOf: `SELECT batch_id FROM checks WHERE id = $1::uuid AND status IN ('completed', 'failed')`,
+  markBatchRunning: `UPDATE batches SET status = 'running' WHERE id = $1::uuid AND status = 'queued'`,
+  writeFinal: `UPDATE checks AS c SET
+      status = r.status::"CheckStatus",
+      outcome = r.outcome::"CheckOutcome",
+      masked_identity_number = r.masked_identity_number,
+      masked_first_name = r.masked_first_name,
+      masked_last_name = r.masked_last_name,
+      code_expires_at = r.code_expires_at,
+      identity_match = r.identity_match,
+      plus = r.plus,
+      error_code = r.error_code,
+      error_message = r.error_message,
+      code_cipher = NULL,
+      completed_at = now(),
+      updated_at = now()
+    FROM jsonb_to_recordset($1::jsonb) AS r(
+      id uuid, status text, outcome text, masked_identity_number text, masked_first_name text,
+      masked_last_name text, code_expires_at timestamptz, identity_match boolean, plus jsonb,
+      error_code text, error_message text)
+    WHERE c.id = r.id AND c.status IN ('queued', 'processing')
+    RETURNING c.id, c.kind, c.batch_id, c.status, c.outcome, c.error_code,
+      EXTRACT(EPOCH FROM (c.completed_at - c.created_at))::float8 AS latency`,
+  completeBatchIfDone: `UPDATE batches SET status = 'completed', completed_at = now()
+    WHERE id = $1::uuid AND status <> 'completed'
+      AND NOT EXISTS (
+        SELECT 1 FROM checks WHERE batch_id = $1::uuid AND status IN ('queued', 'processing'))`,
+  completeFinishedBatches: `UPDATE batches AS b SET status = 'completed', completed_at = now()
+    WHERE b.status <> 'completed'
+      AND b.created_at < now() - make_interval(secs => $1::float8)
+      AND NOT EXISTS (
+        SELECT 1 FROM checks AS c WHERE c.batch_id = b.id AND c.status IN ('queued', 'processing'))`,
+  assignJobs: `UPDATE checks AS c SET job_id = a.job_id, status = 'queued', updated_at = now()
+    FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, job_id text)
+    WHERE c.id = a.id AND c.status IN ('queued', 'processing')`,
+  purgeChecks: `DELETE FROM checks WHERE id IN (
+      SELECT id FROM checks WHERE completed_at < $1::timestamptz LIMIT $2)`,
+  purgeBatches: `DELETE FROM batches AS b WHERE b.completed_at < $1::timestamptz
+      AND NOT EXISTS (SELECT 1 FROM checks AS c WHERE c.batch_id = b.id)`,
+  purgeIdempotencyRecords: 'DELETE FROM idempotency_records WHERE created_at < $1::timestamptz',
+  oldestPendingAge: `SELECT EXTRACT(EPOCH FROM now() - LEAST(
+      (SELECT min(updated_at) FROM checks WHERE status = 'queued'),
+      (SELECT min(updated_at) FROM checks WHERE status = 'processing')))::float8 AS age`,
+} as const;
+
 /**
- * Every SQL statement of the worker. Writes are guarded by `status IN ('queued','processing')`, so a
+ * Pending checks nobody has touched for `staleMs` (index on (status, updated_at)), oldest first. Read
+ * through a cursor, so a pass holds one page in memory however many rows are stale.
+ */
+const STALE_CURSOR = `DECLARE hes_stale NO SCROLL CURSOR FOR
+  SELECT id, kind, batch_id, job_id, request_id FROM checks
+  WHERE status IN ('queued', 'processing')
+    AND updated_at < now() - make_interval(secs => $1::float8)
+  ORDER BY updated_at
+  LIMIT $2`;
+
+/**
+ * Every SQL statement of the worker, on a plain `pg` pool (Prisma's query compiler cost more CPU than
+ * the rest of a 500-code job). Writes are guarded by `status IN ('queued','processing')`, so a
  * redelivered or duplicated job can never write a second result, and RETURNING tells the caller which
  * rows it really finalised (metrics and events count those only).
+ *
+ * A check is written twice, and that is the minimum the contract allows: the claim (queued →
+ * processing, the attempt counted, SPEC §4's progress counts) and the final write. Both change
+ * indexed columns (status, updated_at, completed_at), so neither can be a HOT update.
  */
 export class ChecksRepository {
-  readonly #db: PrismaClient;
+  readonly #db: PgPool;
 
-  constructor(db: PrismaClient) {
+  constructor(db: PgPool) {
     this.#db = db;
+  }
+
+  #run<R extends object = Record<string, unknown>>(name: keyof typeof SQL, values: unknown[]) {
+    return this.#db.query<R & Record<string, unknown>>({
+      name: `hes_worker_${name}`,
+      text: SQL[name],
+      values,
+    });
   }
 
   /** Marks the job's still-pending checks `processing`, counts the attempt, and returns them: one UPDATE. */
   async claim(ids: readonly string[]): Promise<ClaimedCheck[]> {
     if (ids.length === 0) return [];
-    const rows = await this.#db.$queryRaw<
-      {
-        id: string;
-        kind: CheckKind;
-        batch_id: string | null;
-        code_cipher: Uint8Array | null;
-        identity_last3: string | null;
-        visit: unknown;
-        created_at: Date;
-      }[]
-    >`
-      UPDATE checks SET status = 'processing', attempts = attempts + 1, updated_at = now()
-      WHERE id = ANY(${[...ids]}::uuid[]) AND status IN ('queued', 'processing')
-      RETURNING id, kind, batch_id, code_cipher, identity_last3, visit, created_at`;
+    const { rows } = await this.#run<{
+      id: string;
+      kind: CheckKind;
+      batch_id: string | null;
+      code_cipher: Uint8Array | null;
+      identity_last3: string | null;
+      visit: unknown;
+    }>('claim', [ids]);
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -88,27 +155,23 @@ export class ChecksRepository {
       codeCipher: r.code_cipher,
       identityLast3: r.identity_last3,
       visit: r.visit,
-      createdAt: r.created_at,
     }));
   }
 
   /** The batch of a check that is already final (null when pending or gone). */
   async finalStateOf(id: string): Promise<{ batchId: string | null } | null> {
-    const row = await this.#db.check.findFirst({
-      where: { id, status: { in: ['completed', 'failed'] } },
-      select: { batchId: true },
-    });
-    return row;
+    const { rows } = await this.#run<{ batch_id: string | null }>('finalStateOf', [id]);
+    return rows[0] ? { batchId: rows[0].batch_id } : null;
   }
 
   async markBatchRunning(batchId: string): Promise<void> {
-    await this.#db
-      .$executeRaw`UPDATE batches SET status = 'running' WHERE id = ${batchId}::uuid AND status = 'queued'`;
+    await this.#run('markBatchRunning', [batchId]);
   }
 
   /**
    * One statement for the whole chunk (up to 500 rows): the results travel as one JSON document. The
-   * ciphertext is erased on every final status (SPEC §6).
+   * ciphertext is erased on every final status (SPEC §6). A plain UPDATE of `checks`, so the webhook
+   * outbox triggers see every result.
    */
   async writeFinal(results: readonly FinalResult[]): Promise<FinalizedRow[]> {
     if (results.length === 0) return [];
@@ -131,38 +194,15 @@ export class ChecksRepository {
           : { id: r.id, status: r.status, error_code: r.errorCode, error_message: r.errorMessage },
       ),
     );
-    const rows = await this.#db.$queryRaw<
-      {
-        id: string;
-        kind: CheckKind;
-        batch_id: string | null;
-        status: 'completed' | 'failed';
-        outcome: CheckOutcome | null;
-        error_code: string | null;
-        latency: number;
-      }[]
-    >`
-      UPDATE checks AS c SET
-        status = r.status::"CheckStatus",
-        outcome = r.outcome::"CheckOutcome",
-        masked_identity_number = r.masked_identity_number,
-        masked_first_name = r.masked_first_name,
-        masked_last_name = r.masked_last_name,
-        code_expires_at = r.code_expires_at,
-        identity_match = r.identity_match,
-        plus = r.plus,
-        error_code = r.error_code,
-        error_message = r.error_message,
-        code_cipher = NULL,
-        completed_at = now(),
-        updated_at = now()
-      FROM jsonb_to_recordset(${doc}::jsonb) AS r(
-        id uuid, status text, outcome text, masked_identity_number text, masked_first_name text,
-        masked_last_name text, code_expires_at timestamptz, identity_match boolean, plus jsonb,
-        error_code text, error_message text)
-      WHERE c.id = r.id AND c.status IN ('queued', 'processing')
-      RETURNING c.id, c.kind, c.batch_id, c.status, c.outcome, c.error_code,
-        EXTRACT(EPOCH FROM (c.completed_at - c.created_at))::float8 AS latency`;
+    const { rows } = await this.#run<{
+      id: string;
+      kind: CheckKind;
+      batch_id: string | null;
+      status: 'completed' | 'failed';
+      outcome: CheckOutcome | null;
+      error_code: string | null;
+      latency: number;
+    }>('writeFinal', [doc]);
     return rows.map((r) => ({
       id: r.id,
       kind: r.kind,
@@ -180,74 +220,84 @@ export class ChecksRepository {
    * and `status <> 'completed'` makes a second completion a no-op.
    */
   async completeBatchIfDone(batchId: string): Promise<boolean> {
-    const n = await this.#db.$executeRaw`
-      UPDATE batches SET status = 'completed', completed_at = now()
-      WHERE id = ${batchId}::uuid AND status <> 'completed'
-        AND NOT EXISTS (
-          SELECT 1 FROM checks WHERE batch_id = ${batchId}::uuid AND status IN ('queued', 'processing'))`;
-    return n > 0;
+    const { rowCount } = await this.#run('completeBatchIfDone', [batchId]);
+    return (rowCount ?? 0) > 0;
   }
 
   /** Closes batches that have no pending check left (older than `minAgeMs`, so a batch being inserted is safe). */
   async completeFinishedBatches(minAgeMs: number): Promise<number> {
-    return this.#db.$executeRaw`
-      UPDATE batches AS b SET status = 'completed', completed_at = now()
-      WHERE b.status <> 'completed'
-        AND b.created_at < now() - make_interval(secs => ${minAgeMs / 1000}::float8)
-        AND NOT EXISTS (
-          SELECT 1 FROM checks AS c WHERE c.batch_id = b.id AND c.status IN ('queued', 'processing'))`;
+    const { rowCount } = await this.#run('completeFinishedBatches', [minAgeMs / 1000]);
+    return rowCount ?? 0;
   }
 
-  /** Pending checks nobody has touched for `staleMs` (index on (status, updated_at)). */
-  async findStalePending(staleMs: number, limit: number): Promise<StaleCheck[]> {
-    const rows = await this.#db.$queryRaw<
-      {
-        id: string;
-        kind: CheckKind;
-        batch_id: string | null;
-        job_id: string | null;
-        request_id: string | null;
-      }[]
-    >`
-      SELECT id, kind, batch_id, job_id, request_id FROM checks
-      WHERE status IN ('queued', 'processing')
-        AND updated_at < now() - make_interval(secs => ${staleMs / 1000}::float8)
-      ORDER BY updated_at
-      LIMIT ${limit}`;
-    return rows.map((r) => ({
-      id: r.id,
-      kind: r.kind,
-      batchId: r.batch_id,
-      jobId: r.job_id,
-      requestId: r.request_id,
-    }));
+  /**
+   * Hands the stale pending checks (at most `maxRows`, oldest first) to `onPage` in pages of `pageSize`
+   * and returns how many there were. The scan is one read-only transaction on its own connection;
+   * `onPage` may write through the pool meanwhile (the cursor reads its snapshot, unaffected).
+   */
+  async scanStalePending(
+    staleMs: number,
+    maxRows: number,
+    pageSize: number,
+    onPage: (rows: StaleCheck[]) => Promise<void>,
+  ): Promise<number> {
+    const client = await this.#db.connect();
+    let scanned = 0;
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(STALE_CURSOR, [staleMs / 1000, maxRows]);
+      for (;;) {
+        const { rows } = await client.query<{
+          id: string;
+          kind: CheckKind;
+          batch_id: string | null;
+          job_id: string | null;
+          request_id: string | null;
+        }>(`FETCH ${Math.max(1, Math.floor(pageSize))} FROM hes_stale`);
+        if (rows.length === 0) break;
+        scanned += rows.length;
+        await onPage(
+          rows.map((r) => ({
+            id: r.id,
+            kind: r.kind,
+            batchId: r.batch_id,
+            jobId: r.job_id,
+            requestId: r.request_id,
+          })),
+        );
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release(err instanceof Error ? err : true);
+      throw err;
+    }
+    client.release();
+    return scanned;
   }
 
   /** Points re-driven checks at their (new) job and restarts their staleness clock. */
   async assignJobs(assignments: readonly { id: string; jobId: string }[]): Promise<number> {
     if (assignments.length === 0) return 0;
-    return this.#db.$executeRaw`
-      UPDATE checks AS c SET job_id = a.job_id, status = 'queued', updated_at = now()
-      FROM jsonb_to_recordset(${JSON.stringify(assignments.map((a) => ({ id: a.id, job_id: a.jobId })))}::jsonb)
-        AS a(id uuid, job_id text)
-      WHERE c.id = a.id AND c.status IN ('queued', 'processing')`;
+    const doc = JSON.stringify(assignments.map((a) => ({ id: a.id, job_id: a.jobId })));
+    const { rowCount } = await this.#run('assignJobs', [doc]);
+    return rowCount ?? 0;
   }
 
   /** Deletes at most `limit` final checks completed before `cutoff`; returns how many. */
   async purgeChecks(cutoff: Date, limit: number): Promise<number> {
-    return this.#db.$executeRaw`
-      DELETE FROM checks WHERE id IN (
-        SELECT id FROM checks WHERE completed_at < ${cutoff} LIMIT ${limit})`;
+    const { rowCount } = await this.#run('purgeChecks', [cutoff, limit]);
+    return rowCount ?? 0;
   }
 
   async purgeBatches(cutoff: Date): Promise<number> {
-    return this.#db.$executeRaw`
-      DELETE FROM batches AS b WHERE b.completed_at < ${cutoff}
-        AND NOT EXISTS (SELECT 1 FROM checks AS c WHERE c.batch_id = b.id)`;
+    const { rowCount } = await this.#run('purgeBatches', [cutoff]);
+    return rowCount ?? 0;
   }
 
   async purgeIdempotencyRecords(cutoff: Date): Promise<number> {
-    return this.#db.$executeRaw`DELETE FROM idempotency_records WHERE created_at < ${cutoff}`;
+    const { rowCount } = await this.#run('purgeIdempotencyRecords', [cutoff]);
+    return rowCount ?? 0;
   }
 
   /**
@@ -255,10 +305,7 @@ export class ChecksRepository {
    * (status, updated_at), cheap enough for every scrape.
    */
   async oldestPendingAgeSeconds(): Promise<number> {
-    const rows = await this.#db.$queryRaw<{ age: number | null }[]>`
-      SELECT EXTRACT(EPOCH FROM now() - LEAST(
-        (SELECT min(updated_at) FROM checks WHERE status = 'queued'),
-        (SELECT min(updated_at) FROM checks WHERE status = 'processing')))::float8 AS age`;
+    const { rows } = await this.#run<{ age: number | null }>('oldestPendingAge', []);
     return Math.max(0, Number(rows[0]?.age ?? 0));
   }
 }

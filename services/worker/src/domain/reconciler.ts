@@ -18,7 +18,10 @@ export interface ReconcilerOptions {
   metrics: WorkerMetrics;
   logger: Logger;
   staleMs: number;
+  /** At most this many stale rows per pass. */
   maxRows: number;
+  /** Rows read (and held) at a time; default 1 000. */
+  pageSize?: number;
 }
 
 export interface ReconcileReport {
@@ -30,6 +33,7 @@ export interface ReconcileReport {
 /** Job states that mean "no job will ever process these checks". */
 const GONE = new Set(['unknown', 'completed', 'failed']);
 const STATE_LOOKUPS_IN_FLIGHT = 200;
+const DEFAULT_PAGE_SIZE = 1_000;
 
 /**
  * PostgreSQL is the system of record (SPEC §5): a pending check whose BullMQ job is gone (Redis lost
@@ -41,9 +45,25 @@ export async function reconcile(o: ReconcilerOptions): Promise<ReconcileReport> 
   // Batches whose last job finished but died before closing them (and all-INVALID rosters).
   const closed = await o.repo.completeFinishedBatches(o.staleMs);
   if (closed > 0) o.logger.info({ batches: closed }, 'reconciler completed finished batches');
-  const stale = await o.repo.findStalePending(o.staleMs, o.maxRows);
-  if (stale.length === 0) return { scanned: 0, jobsMissing: 0, redriven: 0 };
+  const totals = { jobsMissing: 0, orphans: 0, redriven: 0, jobs: 0 };
+  // Page by page: a pass over a million stale rows (a big backlog) holds one page, not all of them.
+  const scanned = await o.repo.scanStalePending(
+    o.staleMs,
+    o.maxRows,
+    o.pageSize ?? DEFAULT_PAGE_SIZE,
+    (page) => redrivePage(o, page, totals),
+  );
+  if (totals.redriven > 0 || totals.jobsMissing > 0 || totals.orphans > 0) {
+    o.logger.warn({ scanned, ...totals }, 'reconciler re-drove pending checks whose job was missing');
+  }
+  return { scanned, jobsMissing: totals.jobsMissing, redriven: totals.redriven };
+}
 
+async function redrivePage(
+  o: ReconcilerOptions,
+  stale: StaleCheck[],
+  totals: { jobsMissing: number; orphans: number; redriven: number; jobs: number },
+): Promise<void> {
   const byJob = new Map<string, StaleCheck[]>();
   const orphans: StaleCheck[] = [];
   for (const check of stale) {
@@ -53,7 +73,6 @@ export async function reconcile(o: ReconcilerOptions): Promise<ReconcileReport> 
 
   const jobIds = [...byJob.keys()];
   const missing: StaleCheck[] = [...orphans];
-  let jobsMissing = 0;
   for (let i = 0; i < jobIds.length; i += STATE_LOOKUPS_IN_FLIGHT) {
     const slice = jobIds.slice(i, i + STATE_LOOKUPS_IN_FLIGHT);
     const states = await Promise.all(slice.map((id) => o.queue.getJobState(id)));
@@ -63,12 +82,13 @@ export async function reconcile(o: ReconcilerOptions): Promise<ReconcileReport> 
         if (!GONE.has(state)) return;
         // A finished job with pending checks must go first, or the deterministic id would block the re-add.
         if (state !== 'unknown') await o.queue.remove(jobId);
-        jobsMissing++;
+        totals.jobsMissing++;
         missing.push(...byJob.get(jobId)!);
       }),
     );
   }
-  if (missing.length === 0) return { scanned: stale.length, jobsMissing: 0, redriven: 0 };
+  totals.orphans += orphans.length;
+  if (missing.length === 0) return;
 
   const plans = planRedrive(missing);
   await enqueuePlanned(o.queue, plans, o.retry);
@@ -79,11 +99,8 @@ export async function reconcile(o: ReconcilerOptions): Promise<ReconcileReport> 
   );
   const redriven = await o.repo.assignJobs(assignments);
   o.metrics.redriven.inc(redriven);
-  o.logger.warn(
-    { scanned: stale.length, jobsMissing, orphans: orphans.length, redriven, jobs: plans.length },
-    'reconciler re-drove pending checks whose job was missing',
-  );
-  return { scanned: stale.length, jobsMissing, redriven };
+  totals.redriven += redriven;
+  totals.jobs += plans.length;
 }
 
 /** Singles keep their deterministic id; roster checks of bulk kinds are re-chunked per (kind, batch). */
