@@ -22,6 +22,7 @@ import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
 import batchRoutes from './routes/v1/batches.js';
 import checkRoutes from './routes/v1/checks.js';
+import rosterRoutes from './routes/v1/rosters.js';
 import webhookRoutes from './routes/v1/webhooks.js';
 
 export type { AppDeps } from './deps.js';
@@ -75,6 +76,7 @@ export async function serviceApp(app: FastifyInstance, deps: AppDeps) {
   await app.register(metricsRoutes);
   await app.register(checkRoutes, { prefix: '/v1' });
   await app.register(batchRoutes, { prefix: '/v1' });
+  await app.register(rosterRoutes, { prefix: '/v1' });
   await app.register(webhookRoutes, { prefix: '/v1' });
 }
 
