@@ -6,6 +6,17 @@ export interface CliIo {
   stdout(line: string): void;
   stderr(line: string): void;
   env: NodeJS.ProcessEnv;
+  /** Raw bytes to stdout (an export), resolving once they are accepted: backpressure, not buffering. */
+  writeStdout?(chunk: Uint8Array): Promise<void>;
+  /** Raw text to stderr without a newline: the progress bar redraws its line with `\r`. */
+  writeStderr?(text: string): void;
+  /** Whether stderr is a terminal (a live bar) or a pipe/file (plain periodic lines). */
+  stderrIsTTY?: boolean;
+  stdoutIsTTY?: boolean;
+  /** Terminal width for the bar. */
+  columns?: number;
+  /** Aborted on Ctrl-C (SIGINT) while a command waits on the API. */
+  interrupt?: AbortSignal;
 }
 
 export const EXIT_OK = 0;
@@ -25,10 +36,29 @@ export class UsageError extends Error {
 }
 
 export function processIo(): CliIo {
+  let interrupt: AbortSignal | undefined;
   return {
     stdout: (line) => process.stdout.write(`${line}\n`),
     stderr: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
+    writeStdout: (chunk) =>
+      new Promise((resolve, reject) => {
+        // EPIPE (`hes export … | head`) arrives as an error on the stream, not from write().
+        process.stdout.write(chunk, (err) => (err ? reject(err) : resolve()));
+      }),
+    writeStderr: (text) => process.stderr.write(text),
+    stderrIsTTY: process.stderr.isTTY === true,
+    stdoutIsTTY: process.stdout.isTTY === true,
+    columns: process.stderr.columns,
+    // The handler is installed on first use, so commands that never wait keep Node's default Ctrl-C.
+    get interrupt() {
+      if (!interrupt) {
+        const controller = new AbortController();
+        process.once('SIGINT', () => controller.abort());
+        interrupt = controller.signal;
+      }
+      return interrupt;
+    },
   };
 }
 
