@@ -42,6 +42,8 @@ const env: NodeJS.ProcessEnv = {
   HES_PASSWORD: process.env.HES_PASSWORD ?? SANDBOX_DEFAULT_PASSWORD,
   HES_DATA_KEY: process.env.HES_DATA_KEY ?? devDataKey(),
   LOG_PRETTY: process.env.LOG_PRETTY ?? 'true',
+  // Local receivers (http://127.0.0.1:…) for webhooks; production accepts https only.
+  WEBHOOK_ALLOW_HTTP: process.env.WEBHOOK_ALLOW_HTTP ?? 'true',
   SANDBOX_PORT: String(sandboxPort),
   PORT: String(apiPort),
 };
