@@ -142,6 +142,21 @@ describe('POST /v1/webhooks', () => {
   });
 });
 
+describe('OpenAPI', () => {
+  it('documents every webhook route', async () => {
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    for (const path of [
+      '/v1/webhooks',
+      '/v1/webhooks/{id}',
+      '/v1/webhooks/{id}/rotate-secret',
+      '/v1/webhooks/{id}/deliveries',
+      '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+      '/v1/webhooks/{id}/ping',
+    ])
+      expect(doc.paths, path).toHaveProperty([path]);
+  });
+});
+
 describe('ownership and scopes', () => {
   it('needs checks:write to create and checks:read to read', async () => {
     expect((await create({ url: RECEIVER }, h.keys.read)).json().code).toBe('FORBIDDEN_SCOPE');

@@ -323,6 +323,23 @@ describe('webhook delivery', () => {
     expect(await db.prisma.webhookDelivery.count({ where: { webhookId: hook.id } })).toBe(1);
   });
 
+  it('abandons a delivery whose secret the data key cannot open, without sending it', async () => {
+    await startRuntime();
+    const hook = await createWebhook();
+    const foreign = new CodeVault(randomBytes(32));
+    await db.prisma.webhook.update({
+      where: { id: hook.id },
+      data: { secretCipher: sealWebhookSecret(foreign, hook.id, hook.secret) },
+    });
+    await finish([await insertCheck()]);
+    const d = await waitFor(async () => {
+      const row = await delivery(hook.id);
+      return row.status === 'failed' && row;
+    });
+    expect(d.lastError).toMatch(/cannot be decrypted/);
+    expect(receiver.received).toHaveLength(0);
+  });
+
   it('delivers after a worker is killed mid-delivery and another one takes over', async () => {
     const hook = await createWebhook({ events: ['check.completed'] });
     receiver.respond = (_r, i) => (i === 0 ? 'hang' : 200);

@@ -1,4 +1,11 @@
-import { type CodeVault, type Logger, openWebhookSecret, type PrismaClient, signWebhook } from '@hes/core';
+import {
+  CodeDecryptionError,
+  type CodeVault,
+  type Logger,
+  openWebhookSecret,
+  type PrismaClient,
+  signWebhook,
+} from '@hes/core';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { type WebhookBackoffPolicy, WebhookRetryError, webhookRetryDelayMs } from './backoff.js';
 import type { DeliveriesRepository } from './deliveries-repository.js';
@@ -53,7 +60,17 @@ export function createDeliveryJobHandler(deps: DeliveryJobDeps) {
       if (body === null) return; // the row vanished meanwhile
     }
 
-    const secret = openWebhookSecret(deps.vault, d.webhookId, d.secretCipher);
+    let secret: string;
+    try {
+      secret = openWebhookSecret(deps.vault, d.webhookId, d.secretCipher);
+    } catch (err) {
+      // Not transient (HES_DATA_KEY differs from the one that sealed it): retrying cannot help.
+      if (!(err instanceof CodeDecryptionError)) throw err;
+      await repo.abandon(d.id, 'signing secret cannot be decrypted (HES_DATA_KEY changed?)');
+      metrics.deliveries.inc({ event: d.event, result: 'failed' });
+      log.error('webhook signing secret cannot be decrypted; delivery abandoned');
+      return;
+    }
     const headers = signWebhook({
       secret,
       deliveryId: d.id,
