@@ -9,6 +9,8 @@ export interface MaintenanceLoopOptions {
   intervalMs: number;
   retentionCron: string;
   reconcile: () => Promise<unknown>;
+  /** Re-creates job schedulers from PostgreSQL (roster schedules), which a Redis flush would lose. */
+  resync?: () => Promise<unknown>;
   logger: Logger;
 }
 
@@ -20,7 +22,8 @@ export const RETENTION_SCHEDULER_ID = 'retention-purge';
  * that same Redis: after a flush nothing would ever run it again. Each tick:
  * - takes a fleet-wide lock (`SET NX PX 0.9 × interval`), so one process per interval reconciles; the lock
  *   expires by itself, so a flush or a crashed holder costs at most one interval;
- * - re-upserts the retention purge's cron job scheduler (idempotent), which a flush would also lose.
+ * - re-upserts the retention purge's cron job scheduler (idempotent), which a flush would also lose;
+ * - re-synchronises the roster job schedulers from the rosters table (`resync`), for the same reason.
  */
 export class MaintenanceLoop {
   readonly #o: MaintenanceLoopOptions;
@@ -64,6 +67,11 @@ export class MaintenanceLoop {
       );
     } catch (err) {
       logger.error({ err }, 'could not schedule the retention purge');
+    }
+    try {
+      await this.#o.resync?.();
+    } catch (err) {
+      logger.error({ err }, 'could not re-synchronise the roster schedules');
     }
     try {
       const lock = await this.#o.redis.set(
