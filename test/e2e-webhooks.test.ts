@@ -136,6 +136,17 @@ describe('webhooks end to end', () => {
       expect(d.attempts).toMatchObject([{ attempt: 1, statusCode: 200, error: null }]);
     }
     expect(JSON.stringify(deliveries.body)).not.toContain(secret);
+
+    // What the gateway keeps and logs of it: stored bodies, attempts and log lines hold no full code
+    // and no secret.
+    const stored = await stack.db.prisma.$queryRaw<{ j: string }[]>`
+      SELECT row_to_json(d)::text AS j FROM webhook_deliveries AS d
+      UNION ALL SELECT row_to_json(a)::text FROM webhook_delivery_attempts AS a
+      UNION ALL SELECT row_to_json(w)::text FROM webhooks AS w`;
+    expect(stored.length).toBeGreaterThan(expectedRefs.length);
+    const haystack = [...stored.map((r) => r.j), ...stack.logs].join('\n');
+    for (const code of fullCodes) expect(haystack).not.toContain(code);
+    expect(haystack).not.toContain(secret);
   });
 
   it('shows a ping that failed three times and then arrived as four attempts', async () => {
