@@ -18,6 +18,7 @@ import rateLimitPlugin from './plugins/rate-limit.js';
 import securityHeadersPlugin from './plugins/security-headers.js';
 import { validatorCompiler } from './plugins/validation.js';
 import vaultPlugin from './plugins/vault.js';
+import consoleRoutes from './routes/console.js';
 import healthRoutes from './routes/health.js';
 import metricsRoutes from './routes/metrics.js';
 import batchRoutes from './routes/v1/batches.js';
@@ -78,6 +79,7 @@ export async function serviceApp(app: FastifyInstance, deps: AppDeps) {
   await app.register(batchRoutes, { prefix: '/v1' });
   await app.register(rosterRoutes, { prefix: '/v1' });
   await app.register(webhookRoutes, { prefix: '/v1' });
+  await app.register(consoleRoutes);
 }
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;

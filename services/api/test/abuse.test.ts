@@ -61,6 +61,7 @@ const ROUTES: RouteCase[] = [
     headers: { 'content-type': 'text/csv' },
     needs: 'checks:write',
   },
+  { method: 'GET', template: '/v1/batches', url: () => '/v1/batches', needs: 'checks:read' },
   { method: 'GET', template: '/v1/batches/{id}', url: () => `/v1/batches/${batchId}`, needs: 'checks:read' },
   {
     method: 'GET',

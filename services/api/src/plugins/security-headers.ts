@@ -20,7 +20,25 @@ const DOCS_CSP = [
   "form-action 'none'",
 ].join('; ');
 
-const isDocs = (url: string) => url === '/docs' || url.startsWith('/docs/') || url.startsWith('/docs?');
+/**
+ * The HR console (/console): its own module scripts, stylesheet and icon, fetches to this origin's /v1
+ * only. No 'unsafe-inline' anywhere: the page has no inline script or style attribute.
+ */
+const CONSOLE_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
+
+const under = (prefix: string, url: string) =>
+  url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`);
+const isDocs = (url: string) => under('/docs', url);
+const isConsole = (url: string) => under('/console', url);
 
 /** Sets the headers; exported for answers Fastify sends before any hook exists (frameworkErrors). */
 export function applySecurityHeaders(url: string, reply: FastifyReply) {
@@ -31,7 +49,7 @@ export function applySecurityHeaders(url: string, reply: FastifyReply) {
     'referrer-policy': 'no-referrer',
     'cross-origin-opener-policy': 'same-origin',
     'cross-origin-resource-policy': 'same-origin',
-    'content-security-policy': docs ? DOCS_CSP : API_CSP,
+    'content-security-policy': docs ? DOCS_CSP : isConsole(url) ? CONSOLE_CSP : API_CSP,
   });
   // Check results are personal data: no shared or browser cache may keep them. Swagger UI's static
   // assets are the only thing worth caching.
