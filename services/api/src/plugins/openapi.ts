@@ -33,6 +33,7 @@ export default fp(
         tags: [
           { name: 'checks', description: 'single HES code checks' },
           { name: 'batches', description: 'rosters of up to 100 000 codes' },
+          { name: 'rosters', description: 'stored rosters, their schedules and run history' },
           { name: 'operations', description: 'health, readiness, metrics' },
         ],
       },
