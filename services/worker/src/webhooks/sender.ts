@@ -94,7 +94,9 @@ export class WebhookSender {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher.close().catch(() => undefined);
+  /** Graceful: requests in flight finish (bounded by the timeout). `force` aborts them. */
+  async close(force = false): Promise<void> {
+    if (!this.#ownsDispatcher) return;
+    await (force ? this.#dispatcher.destroy() : this.#dispatcher.close()).catch(() => undefined);
   }
 }

@@ -115,7 +115,7 @@ export async function startWebhookRuntime(deps: WebhookRuntimeDeps): Promise<Web
       await Promise.all([listener.close(), dispatcher.close()]);
       await worker.close(force);
       await queue.close();
-      await sender.close();
+      await sender.close(force);
     },
   };
 }
