@@ -21,6 +21,7 @@ import {
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from '../src/config.js';
+import { webhookRetryDelayMs } from '../src/webhooks/backoff.js';
 import { startWebhookRuntime, type WebhookRuntime } from '../src/webhooks/webhook-runtime.js';
 import { LogSink } from './harness.js';
 import { WebhookReceiver } from './webhook-receiver.js';
@@ -480,5 +481,24 @@ describe('outbox triggers', () => {
     expect(await count(byRoster.id, 'check.completed')).toBe(4);
     expect(await count(byKey.id, 'batch.completed')).toBe(1);
     expect(await count(byRoster.id, 'batch.completed')).toBe(0); // not subscribed to it
+  });
+});
+
+describe('webhook backoff', () => {
+  const policy = { baseMs: 2_000, maxMs: 3_600_000 };
+  it('doubles per retry with equal jitter, never immediate, capped', () => {
+    expect([1, 2, 3, 4].map((n) => webhookRetryDelayMs(n, policy, () => 0))).toEqual([
+      1_000, 2_000, 4_000, 8_000,
+    ]);
+    expect([1, 2, 3, 4].map((n) => webhookRetryDelayMs(n, policy, () => 0.999_999))).toEqual([
+      1_999, 3_999, 7_999, 15_999,
+    ]);
+    expect(webhookRetryDelayMs(30, policy, () => 0.999_999)).toBeLessThanOrEqual(3_600_000);
+    expect(webhookRetryDelayMs(30, policy, () => 0)).toBe(1_800_000);
+  });
+
+  it("honours a receiver's Retry-After up to the cap", () => {
+    expect(webhookRetryDelayMs(1, policy, () => 0, 60_000)).toBe(60_000);
+    expect(webhookRetryDelayMs(1, policy, () => 0, 10 * 3_600_000)).toBe(3_600_000);
   });
 });
