@@ -297,11 +297,12 @@ const rosters: FastifyPluginAsyncTypebox = async (app) => {
         case 'empty':
           throw new ApiProblem('ROSTER_EMPTY', { detail: 'The roster has no items; upload some first' });
         case 'visit-required':
-        case 'duplicate':
-          // A visitor roster was accepted only with a default visit; duplicate never happens unscheduled.
           throw new ApiProblem('VISIT_REQUIRED', {
             detail: 'kind "visitor" needs a default visit location (HES_VISIT_*)',
           });
+        case 'duplicate':
+          // Only scheduled runs (with a fire time) can collide; a manual run never does.
+          throw new Error('manual roster run reported a duplicate');
       }
       const { view, jobs } = result;
       const valid = view.counts.queued;
