@@ -149,6 +149,54 @@ describe('webhooks end to end', () => {
     expect(haystack).not.toContain(secret);
   });
 
+  it('sends a stored roster’s events to the roster’s webhook', async () => {
+    const [risky] = generateSandboxCodes('RISKY', 1, 81);
+    const [clean] = generateSandboxCodes('RISKLESS', 1, 82);
+    const roster = await api('POST', '/v1/rosters', {
+      name: 'night shift',
+      items: [
+        { hesCode: risky!, reference: 'night-risky' },
+        { hesCode: clean!, reference: 'night-clean' },
+        { hesCode: 'BROKEN', reference: 'night-invalid' },
+      ],
+    });
+    expect(roster.status).toBe(201);
+    const hook = await api('POST', '/v1/webhooks', {
+      url: receiver.url('/roster'),
+      rosterId: roster.body.id,
+    });
+    expect(hook.status).toBe(201);
+    const run = await api('POST', `/v1/rosters/${roster.body.id}/runs`);
+    expect(run.status).toBe(202);
+
+    const atRoster = () => receiver.received.filter((r) => r.path === '/roster');
+    await waitFor(() => atRoster().length >= 3, { timeoutMs: 30_000, message: 'roster events' });
+    await waitFor(
+      async () =>
+        (await stack.db.prisma.webhookDelivery.count({
+          where: { webhookId: hook.body.id, status: { not: 'delivered' } },
+        })) === 0,
+    );
+    const bodies = atRoster().map((r) => {
+      expect(verified(r, hook.body.secret)).toEqual({ ok: true });
+      return JSON.parse(r.rawBody);
+    });
+    expect(bodies).toHaveLength(3);
+    expect(
+      bodies
+        .filter((b) => b.type === 'check.completed')
+        .map((b) => b.data.check.reference)
+        .sort(),
+    ).toEqual(['night-invalid', 'night-risky']);
+    const done = bodies.find((b) => b.type === 'batch.completed');
+    expect(done.data.batch).toMatchObject({
+      id: run.body.id,
+      rosterId: roster.body.id,
+      total: 3,
+      outcomes: { RISKY: 1, RISKLESS: 1, INVALID: 1 },
+    });
+  });
+
   it('shows a ping that failed three times and then arrived as four attempts', async () => {
     const { body: hook } = await api('POST', '/v1/webhooks', {
       url: receiver.url('/flaky'),
