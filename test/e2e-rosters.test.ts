@@ -162,7 +162,10 @@ describe('scheduled rosters', () => {
   it('schedules survive a Redis flush: the worker re-creates them from PostgreSQL', async () => {
     const roster = await createRoster('after flush', { cron: '*/2 * * * * *', timeZone: 'UTC' }, 30);
     await waitFor(async () => (await scheduledBatches(roster.id)).length > 0, { timeoutMs: 10_000 });
-    await worker.rosters.syncSchedules();
+    // In sync already: nothing is upserted (an upsert would replace a fire that is due but not yet taken).
+    const quiet = await worker.rosters.syncSchedules();
+    expect(quiet).toMatchObject({ upserted: 0, removed: 0 });
+    expect(quiet.unchanged).toBeGreaterThanOrEqual(1);
 
     await stack.redis.flush();
     const flushedAt = Date.now();
@@ -188,6 +191,17 @@ describe('scheduled rosters', () => {
     const report = await worker.rosters.syncSchedules();
     expect(report.removed).toBeGreaterThanOrEqual(1);
     expect(await rosterQueue.getJobScheduler('00000000-0000-4000-8000-00000000abcd')).toBeUndefined();
+  });
+
+  it('a scheduled run of an empty roster is skipped with a log line, and makes no batch', async () => {
+    const res = await api('POST', '/v1/rosters', { name: 'nobody yet', schedule: { cron: '* * * * * *' } });
+    expect(res.status).toBe(201);
+    const skipped = () =>
+      stack.logs.filter((l) => l.includes(res.body.id) && l.includes('roster has no items; run skipped'));
+    await waitFor(() => skipped().length > 0, { timeoutMs: 5_000 });
+    await api('PATCH', `/v1/rosters/${res.body.id}`, { schedule: null });
+    expect(await stack.db.prisma.batch.count({ where: { rosterId: res.body.id } })).toBe(0);
+    expect((await api('GET', `/v1/rosters/${res.body.id}`)).body.lastRunAt).toBeNull();
   });
 
   it('a manual run completes through the sandbox', async () => {
