@@ -166,6 +166,11 @@ describe('POST /v1/rosters', () => {
     });
     expect(tooMany.statusCode).toBe(413);
     expect(tooMany.json()).toMatchObject({ code: 'BATCH_TOO_LARGE', limit: MAX_ITEMS });
+    const csv = await call('POST', '/v1/rosters', 'hesCode\nA1B2C3D4E5\n', h.keys.readWrite, {
+      'content-type': 'text/csv',
+    });
+    expect(csv.statusCode).toBe(415);
+    expect(csv.json()).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
     const visitor = await call('POST', '/v1/rosters', { name: uniqueName(), kind: 'visitor' });
     expect(visitor.statusCode).toBe(400);
     expect(visitor.json()).toMatchObject({ code: 'VISIT_REQUIRED' });

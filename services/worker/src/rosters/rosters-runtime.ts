@@ -51,6 +51,7 @@ export async function startRostersRuntime(deps: RostersRuntimeDeps): Promise<Ros
     connection: deps.connection,
     prefix: deps.prefix,
   });
+  queue.on('error', (err) => logger.warn({ err }, 'rosters queue error'));
   const handle = rosterRunJob({
     pool,
     vault: deps.vault,

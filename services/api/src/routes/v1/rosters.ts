@@ -45,10 +45,21 @@ const rosters: FastifyPluginAsyncTypebox = async (app) => {
     prefix: config.gateway.redisPrefix,
   });
   const scheduler = new RosterScheduler(queue, { connected: () => app.redis.status === 'ready' });
+  // BullMQ reports connection trouble as 'error' events; unhandled, one would end the process.
+  queue.on('error', (err) => app.log.warn({ err }, 'rosters queue error'));
   app.addHook('onClose', async () => {
     await queue.close();
   });
   acceptCsvBodies(app, config.bodyLimitBytes);
+  // Only an items upload takes CSV; elsewhere it is the wrong media type, not a malformed body.
+  app.addHook('preValidation', async (request) => {
+    if (
+      mediaTypeOf(request.headers['content-type']) === 'text/csv' &&
+      !request.routeOptions.url?.endsWith('/items')
+    ) {
+      throw new ApiProblem('UNSUPPORTED_MEDIA_TYPE', { detail: 'This route takes application/json' });
+    }
+  });
 
   const limits = { maxItems: config.batchMaxItems, maxBytes: config.bodyLimitBytes };
   /** A visitor roster needs a visit location for its checks: only the configured default exists here. */
