@@ -204,6 +204,23 @@ describe('scheduled rosters', () => {
     expect((await api('GET', `/v1/rosters/${res.body.id}`)).body.lastRunAt).toBeNull();
   });
 
+  it('a roster whose codes cannot be decrypted fails its run at once, without retries or a partial batch', async () => {
+    const roster = await createRoster('tampered', null, 60);
+    // Swap two ciphertexts: each is bound to its row (AAD = roster id and position), so neither opens.
+    await stack.db.prisma.$executeRawUnsafe(
+      `UPDATE roster_items a SET code_cipher = b.code_cipher FROM roster_items b
+       WHERE a.roster_id = b.roster_id AND a.roster_id = $1::uuid AND a.position = 0 AND b.position = 1`,
+      roster.id,
+    );
+    const job = await rosterQueue.add('manual-run', { rosterId: roster.id }, { attempts: 3 });
+    await waitFor(async () => (await job.getState()) === 'failed', { timeoutMs: 10_000 });
+    const failed = (await rosterQueue.getJob(job.id!))!;
+    expect(failed.attemptsMade).toBe(1);
+    expect(failed.failedReason).toBe('roster items cannot be decrypted');
+    expect(await stack.db.prisma.batch.count({ where: { rosterId: roster.id } })).toBe(0);
+    expect(await stack.db.prisma.check.count({ where: { reference: { startsWith: 'p-60-' } } })).toBe(0);
+  });
+
   it('a manual run completes through the sandbox', async () => {
     const roster = await createRoster('by hand', null, 40);
     const run = await api('POST', `/v1/rosters/${roster.id}/runs`);

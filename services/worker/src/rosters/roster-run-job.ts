@@ -1,5 +1,6 @@
 import {
   type ChecksQueue,
+  CodeDecryptionError,
   enqueuePlanned,
   type Logger,
   type RetryPolicy,
@@ -8,7 +9,7 @@ import {
   type RosterRunJob,
   runRoster,
 } from '@hes/core';
-import type { Job } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 
 export interface RosterRunJobDeps extends RosterRunDeps {
   checksQueue: ChecksQueue;
@@ -41,13 +42,23 @@ export function rosterRunJob(deps: RosterRunJobDeps) {
     const scheduled = job.name === 'scheduled-run';
     const scheduledFor = scheduled ? scheduledFireTime(job) : null;
     const log = deps.logger.child({ rosterId, jobId: job.id, scheduledFor: scheduledFor?.toISOString() });
-    const result = await runRoster(deps, {
-      rosterId,
-      trigger: scheduled ? 'schedule' : 'manual',
-      scheduledFor,
-      apiKeyId: await deps.ownerKey(rosterId),
-      requestId: job.data.requestId ?? `roster-run:${job.id}`,
-    });
+    let result: Awaited<ReturnType<typeof runRoster>>;
+    try {
+      result = await runRoster(deps, {
+        rosterId,
+        trigger: scheduled ? 'schedule' : 'manual',
+        scheduledFor,
+        apiKeyId: await deps.ownerKey(rosterId),
+        requestId: job.data.requestId ?? `roster-run:${job.id}`,
+      });
+    } catch (err) {
+      // Stored with another HES_DATA_KEY (or tampered): retrying cannot help; the items must be uploaded again.
+      if (err instanceof CodeDecryptionError) {
+        log.error({ err }, 'roster items cannot be decrypted with this HES_DATA_KEY; upload them again');
+        throw new UnrecoverableError('roster items cannot be decrypted');
+      }
+      throw err;
+    }
     switch (result.status) {
       case 'created': {
         try {
