@@ -1,9 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { CHECK_KINDS, type CheckKind } from '../../domain/check-types.js';
 import type { BatchView } from '../../presenters/batch-view.js';
 import { ApiClient } from '../api/client.js';
+import { fileBody } from '../api/file-body.js';
 import { API_ENV_HELP, API_OPTIONS, apiTarget } from '../api/options.js';
 import { followBatch } from '../follow.js';
 import { type CliIo, EXIT_FAILURE, EXIT_OK, UsageError } from '../io.js';
@@ -30,17 +28,6 @@ ${API_ENV_HELP}
 Example:
   HES_API_KEY=… pnpm -s hes submit roster.csv --kind employee`;
 
-function contentTypeOf(file: string): string {
-  switch (extname(file).toLowerCase()) {
-    case '.csv':
-      return 'text/csv';
-    case '.json':
-      return 'application/json';
-    default:
-      throw new UsageError(`Cannot tell the format of "${file}": name it .csv or .json`, SUBMIT_USAGE);
-  }
-}
-
 export async function runSubmit(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseCommand(
     argv,
@@ -57,23 +44,11 @@ export async function runSubmit(argv: readonly string[], io: CliIo): Promise<num
   const kind = args.values.kind;
   if (kind !== undefined && !CHECK_KINDS.includes(kind as CheckKind))
     throw new UsageError(`--kind must be one of ${CHECK_KINDS.join(', ')}`, SUBMIT_USAGE);
-  const contentType = contentTypeOf(file);
+  const body = await fileBody(file, SUBMIT_USAGE);
   const client = new ApiClient(apiTarget(args.values, io, SUBMIT_USAGE));
-
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch (err) {
-    throw new UsageError(
-      `Cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? err}`,
-      SUBMIT_USAGE,
-    );
-  }
   const accepted = await client.json<BatchView>('POST', '/v1/batches', {
+    ...body,
     query: { kind: typeof kind === 'string' ? kind : undefined },
-    stream: createReadStream(file),
-    contentType,
-    contentLength: size,
   });
   io.stderr(`Accepted batch ${accepted.id}: ${accepted.total} checks (${accepted.kind}).`);
   if (args.values['no-wait']) {
