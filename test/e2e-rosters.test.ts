@@ -182,6 +182,17 @@ describe('scheduled rosters', () => {
     await api('DELETE', `/v1/rosters/${roster.id}`);
     expect(await rosterQueue.getJobScheduler(roster.id)).toBeUndefined();
 
+    // A scheduler whose next job vanished would never fire again: the synchronisation re-creates it.
+    const daily = await createRoster('broken chain', { cron: '0 9 * * *' }, 31);
+    const { next } = (await rosterQueue.getJobScheduler(daily.id))!;
+    const jobId = `repeat:${daily.id}:${next}`;
+    const conn = stack.redis.connection;
+    await conn.zrem(`${stack.redis.prefix}:${QUEUES.rosters}:delayed`, jobId);
+    await conn.del(`${stack.redis.prefix}:${QUEUES.rosters}:${jobId}`);
+    expect(await rosterQueue.getJob(jobId)).toBeUndefined();
+    expect((await worker.rosters.syncSchedules()).upserted).toBe(1);
+    expect(await rosterQueue.getJob(jobId).then((j) => j?.getState())).toBe('delayed');
+
     // An orphan scheduler (no roster row) is removed by the same synchronisation.
     await rosterQueue.upsertJobScheduler(
       '00000000-0000-4000-8000-00000000abcd' as RosterJobName,

@@ -39,6 +39,24 @@ export async function applyRosterSchedule(queue: RostersQueue, roster: RosterSch
   );
 }
 
+/** States in which a scheduler's next job will still run (a due job waits; a running one is active). */
+const LIVE_STATES = new Set(['delayed', 'waiting', 'prioritized', 'active', 'paused', 'waiting-children']);
+
+/**
+ * Whether the scheduler's chain is intact: BullMQ names the job of the next fire
+ * `repeat:<schedulerId>:<next>`; if it is gone (or already finished without a successor) the scheduler
+ * would never fire again, so it is upserted like a missing one.
+ */
+async function hasNextRun(
+  queue: RostersQueue,
+  id: string,
+  next: number | null | undefined,
+): Promise<boolean> {
+  if (next === null || next === undefined) return false;
+  const job = await queue.getJob(`repeat:${id}:${next}`);
+  return job !== undefined && LIVE_STATES.has(await job.getState());
+}
+
 export interface ScheduleSyncReport {
   upserted: number;
   removed: number;
@@ -47,9 +65,9 @@ export interface ScheduleSyncReport {
 
 /**
  * Re-creates the job schedulers from the rosters table (SPEC §5: PostgreSQL is the system of record;
- * Redis may lose everything). Only missing or different schedulers are upserted: upserting an
- * unchanged one would replace a run that is due but not yet picked up with the next one. Schedulers
- * without a scheduled roster are removed.
+ * Redis may lose everything). Only missing, different or broken (no live next job) schedulers are
+ * upserted: upserting a healthy one would replace a run that is due but not yet picked up with the
+ * next one. Schedulers without a scheduled roster are removed.
  *
  * Redis is read before `loadRosters` is called, so a schedule the API changes meanwhile is seen in
  * its new form (the API writes the row, then the scheduler) and never reverted to an older one.
@@ -60,7 +78,7 @@ export async function syncRosterSchedules(
 ): Promise<ScheduleSyncReport> {
   const existing = new Map<
     string,
-    { pattern?: string | null; tz?: string | null; rosterId?: unknown; name?: string }
+    { pattern?: string | null; tz?: string | null; rosterId?: unknown; name?: string; next?: number | null }
   >();
   for (const s of await queue.getJobSchedulers(0, -1, true)) {
     if (!s?.key) continue;
@@ -68,6 +86,7 @@ export async function syncRosterSchedules(
       pattern: s.pattern ?? null,
       tz: s.tz ?? null,
       name: s.name,
+      next: s.next ?? null,
       rosterId: (s.template?.data as Partial<RosterRunJob> | undefined)?.rosterId,
     });
   }
@@ -82,7 +101,8 @@ export async function syncRosterSchedules(
       current.pattern === roster.cron &&
       current.tz === roster.timeZone &&
       current.name === 'scheduled-run' &&
-      current.rosterId === roster.id
+      current.rosterId === roster.id &&
+      (await hasNextRun(queue, roster.id, current.next))
     ) {
       report.unchanged++;
       continue;
