@@ -44,6 +44,8 @@ export class WorkerFleet {
   /** Every worker process ever started (dead ones keep their last scrape and their log lines). */
   readonly all: WorkerProc[] = [];
   readonly restarts: RestartEvent[] = [];
+  /** Replacement workers that exited before they were up (the first line of the reason). */
+  readonly startFailures: string[] = [];
   #restarts = 0;
 
   constructor(
@@ -64,6 +66,20 @@ export class WorkerFleet {
     const started = await proc.waitForLine('"worker started"', 90_000);
     w.metricsPort = (JSON.parse(started) as { metricsPort: number }).metricsPort;
     return w;
+  }
+
+  /** A replacement that fails to start is tried again (the slot must not stay empty for the rest of the run). */
+  async #replace(slot: number, generation: number): Promise<WorkerProc> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#spawn(slot, generation);
+      } catch (err) {
+        this.startFailures.push(`${(err as Error).message.split('\n')[0]}`);
+        if (attempt >= 3) throw err;
+        generation++;
+        await new Promise((r) => setTimeout(r, 5_000));
+      }
+    }
   }
 
   async scrape(w: WorkerProc): Promise<boolean> {
@@ -111,7 +127,7 @@ export class WorkerFleet {
     }
     const exit = await old.proc.exited;
     const t0 = performance.now();
-    const next = await this.#spawn(slot, old.generation + 1);
+    const next = await this.#replace(slot, old.generation + 1);
     this.slots[slot] = next;
     const event: RestartEvent = {
       atSeconds,

@@ -16,6 +16,8 @@ export function soakMarkdown(r: SoakResult): string {
       `fault phase every ${r.config.phaseSeconds} s, a worker replaced every ${r.config.restartEverySeconds} s ` +
       `(SIGTERM and SIGKILL in turn). **${r.pass ? 'PASS' : 'FAIL'}**${r.problems.length ? `: ${r.problems.join('; ')}` : ''}`,
     '',
+    `Code: commit ${r.code.commit.slice(0, 12)}${r.code.dirty ? ' with uncommitted changes' : ''}.`,
+    '',
     `Machine: ${m.cpuModel}, ${m.cores} cores, ${m.memGiB.toFixed(0)} GiB · Node ${m.node} · ${m.postgres} · Redis ${m.redis} · ${m.os} (shared with other work: timings are noisy)`,
     '',
     `Load: ${r.config.plan.singleRps} single checks/s (standard, employee, visitor, plus; half with \`?wait=3000\`), ` +
@@ -72,6 +74,9 @@ export function soakMarkdown(r: SoakResult): string {
         `| ${e.atSeconds} | ${e.label} | ${e.signal}${e.escalated ? ' → SIGKILL' : ''} | ${e.stopMs} | ${e.exit} | ${e.replacement} ${e.startMs} |`,
     ),
     '',
+    ...(r.startFailures.length
+      ? [`Replacement workers that failed to start (retried): ${r.startFailures.join('; ')}`, '']
+      : []),
     '## Memory (RSS, MiB)',
     '',
   ];

@@ -6,6 +6,7 @@
  * PostgreSQL, plus a scan of every line the API and workers wrote for the codes that were sent.
  * Used by `pnpm soak` (bench/soak/run.ts) and by test/hardening/soak.test.ts with a shorter duration.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { createApiKey } from '@hes/core';
 import { createTestDatabase, createTestRedis } from '@hes/core/testing';
@@ -14,7 +15,7 @@ import { request } from 'undici';
 import { dumpDatabase, dumpRedis, leakedCodes } from '../../test/support/stack.js';
 import { type MachineInfo, machineInfo } from '../lib/machine.js';
 import { readRss } from '../lib/rss.js';
-import { freePort } from '../lib/stack.js';
+import { freePort, ROOT } from '../lib/stack.js';
 import {
   type Accounting,
   INSTALL_RESULT_AUDIT,
@@ -100,6 +101,10 @@ export interface SoakResult {
   drain: { seconds: number; complete: boolean };
   phases: { atSeconds: number; name: string }[];
   restarts: RestartEvent[];
+  /** Replacement workers that did not start (each is retried). */
+  startFailures: string[];
+  /** The commit the run's code came from, and whether the tree had uncommitted changes. */
+  code: { commit: string; dirty: boolean };
   upstream: {
     sandbox: SandboxStats;
     /** hes_worker_upstream_requests_total by result, summed over every worker process. */
@@ -112,6 +117,18 @@ export interface SoakResult {
   leaks: { logLines: number; logs: string[]; database: string[]; redis: string[] };
   pass: boolean;
   problems: string[];
+}
+
+function gitState(): { commit: string; dirty: boolean } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  try {
+    return {
+      commit: git('rev-parse', 'HEAD'),
+      dirty: git('status', '--porcelain', '--untracked-files=no') !== '',
+    };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
 }
 
 /** Keys and values that identify the run's processes and storage but are not secrets worth hiding. */
@@ -371,6 +388,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       drain: { seconds: drainSeconds, complete },
       phases,
       restarts: fleet.restarts,
+      startFailures: fleet.startFailures,
+      code: gitState(),
       upstream: {
         sandbox: sandboxNow,
         workers: workersUpstream,
