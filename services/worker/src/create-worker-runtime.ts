@@ -90,8 +90,15 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     max: Math.min(config.concurrency, 16) + 2,
     applicationName: 'hes-worker',
   });
-  pool.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
-  const repo = new ChecksRepository(pool);
+  const claimPool = createPgPool(gateway.databaseUrl, {
+    max: Math.min(config.concurrency, 8),
+    applicationName: 'hes-worker-claim',
+    synchronousCommit: false,
+  });
+  for (const p of [pool, claimPool]) {
+    p.on('error', (err) => logger.warn({ err }, 'idle PostgreSQL connection failed'));
+  }
+  const repo = new ChecksRepository(pool, claimPool);
   const limiter = new RedisRateLimiter({
     redis,
     prefix,
@@ -237,7 +244,7 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
       ]);
       await Promise.all([queue.close(), maintenanceQueue.close()]);
       if (ownsApi) await (api as { close?: () => Promise<void> }).close?.();
-      await Promise.all([redis.quit(), bullConnection.quit(), pool.end()]);
+      await Promise.all([redis.quit(), bullConnection.quit(), pool.end(), claimPool.end()]);
     })();
     if (options.force) {
       // A forced close after a graceful one: abort what the graceful one is waiting for.

@@ -8,6 +8,12 @@ export interface PgPoolOptions {
   connectionTimeoutMillis?: number;
   statementTimeoutMillis?: number;
   applicationName?: string;
+  /**
+   * false: commits on these connections do not wait for the WAL flush (`synchronous_commit=off`). Only
+   * for writes whose loss in a PostgreSQL crash is harmless (the worker's claim: the check stays queued
+   * and is claimed again); never for anything acknowledged to a client.
+   */
+  synchronousCommit?: boolean;
 }
 
 /**
@@ -22,5 +28,6 @@ export function createPgPool(databaseUrl: string, options: PgPoolOptions = {}): 
     connectionTimeoutMillis: options.connectionTimeoutMillis ?? 5_000,
     statement_timeout: options.statementTimeoutMillis ?? 60_000,
     application_name: options.applicationName ?? 'hes-gateway',
+    ...(options.synchronousCommit === false ? { options: '-c synchronous_commit=off' } : {}),
   });
 }
