@@ -59,6 +59,10 @@ export interface CheckProcessorOptions {
   defaultVisit: VisitDefaults | null;
 }
 
+/** Checks handled between two yields to the event loop in a bulk job's CPU-bound loops. */
+const YIELD_EVERY = 64;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const SINGLE_ENDPOINT = {
   standard: 'check-hes-code',
   employee: 'check-employee-hes-code',
@@ -136,7 +140,11 @@ export class CheckProcessor {
 
     const results: FinalResult[] = [];
     const byCode = new Map<string, ClaimedCheck[]>();
+    let n = 0;
     for (const check of checks) {
+      // 500 decryptions are several ms of CPU: let other jobs' limiter timers fire in between, or their
+      // slots arrive late and are forfeit (HES_RATE_LIMIT_MARGIN_MS).
+      if (++n % YIELD_EVERY === 0) await yieldToEventLoop();
       const code = this.#codeOf(check);
       if (typeof code !== 'string') results.push(code);
       else if (byCode.has(code)) byCode.get(code)!.push(check);
@@ -165,7 +173,9 @@ export class CheckProcessor {
 
     const missing: ClaimedCheck[] = [];
     const entries = new Map(outcome.value.map((e) => [e.code, e]));
+    n = 0;
     for (const [code, group] of byCode) {
+      if (++n % YIELD_EVERY === 0) await yieldToEventLoop();
       const entry = entries.get(code);
       for (const check of group) {
         if (!entry) missing.push(check);
