@@ -452,6 +452,21 @@ describe('runs and history', () => {
     expect(missing.json()).toMatchObject({ code: 'ROSTER_NOT_FOUND' });
   });
 
+  it('a roster whose stored codes no longer decrypt is 409 ROSTER_UNREADABLE, and nothing is written', async () => {
+    const roster = await create({ items: [{ hesCode: code(1) }, { hesCode: code(2) }] });
+    // Swap the two ciphertexts: each is bound to its position (AAD), so neither opens any more.
+    await h.db.prisma.$executeRawUnsafe(
+      `UPDATE roster_items a SET code_cipher = b.code_cipher FROM roster_items b
+       WHERE a.roster_id = b.roster_id AND a.roster_id = $1::uuid AND a.position = 0 AND b.position = 1`,
+      roster.id,
+    );
+    const res = await call('POST', `/v1/rosters/${roster.id}/runs`);
+    expect(res.statusCode).toBe(409);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    expect(res.json()).toMatchObject({ code: 'ROSTER_UNREADABLE' });
+    expect(await h.db.prisma.batch.count({ where: { rosterId: roster.id } })).toBe(0);
+  });
+
   it('DELETE removes the roster and its scheduler; its batches stay with rosterId null', async () => {
     const roster = await create({ items: [{ hesCode: code(1) }], schedule: { cron: '0 6 * * *' } });
     const batch = (await call('POST', `/v1/rosters/${roster.id}/runs`)).json();

@@ -22,6 +22,7 @@ export const PROBLEMS = {
   NOT_ACCEPTABLE: { status: 406, title: 'Not acceptable' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is in progress' },
   ROSTER_NAME_TAKEN: { status: 409, title: 'A roster with this name exists' },
+  ROSTER_UNREADABLE: { status: 409, title: "The roster's stored codes cannot be decrypted" },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   BATCH_TOO_LARGE: { status: 413, title: 'Batch has too many items' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },

@@ -1,6 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { type CheckKind, presentBatch, QUEUES, type RostersQueue, runRoster } from '@hes/core';
+import {
+  type CheckKind,
+  CodeDecryptionError,
+  presentBatch,
+  QUEUES,
+  type RostersQueue,
+  runRoster,
+} from '@hes/core';
 import { Queue } from 'bullmq';
 import type { FastifyBaseLogger } from 'fastify';
 import { RosterScheduler } from '../../adapters/roster-scheduler.js';
@@ -285,7 +292,7 @@ const rosters: FastifyPluginAsyncTypebox = async (app) => {
         params: IdParamsSchema,
         response: {
           202: { description: 'stored and queued; poll Location', ...BatchSchema },
-          ...problemResponses(400, 401, 403, 404, 503),
+          ...problemResponses(400, 401, 403, 404, 409, 503),
         },
       },
     },
@@ -301,7 +308,15 @@ const rosters: FastifyPluginAsyncTypebox = async (app) => {
           apiKeyId: request.principal!.keyId,
           requestId: request.id,
         },
-      );
+      ).catch((err: unknown) => {
+        // HES_DATA_KEY changed (or a row was tampered with): nothing was written; the operator must
+        // re-upload the items. The caller's request is fine, so a stable 409, not a 500.
+        if (err instanceof CodeDecryptionError)
+          throw new ApiProblem('ROSTER_UNREADABLE', {
+            detail: 'Its stored codes cannot be decrypted with the current data key; upload its items again',
+          });
+        throw err;
+      });
       switch (result.status) {
         case 'not-found':
           throw rosterNotFound();
