@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createApiKey } from '@hes/core';
 import { sandboxIdentityLast3 } from '@hes/sandbox';
@@ -44,6 +45,8 @@ beforeAll(async () => {
   await stack.startWorker();
   hrKey = (await createApiKey(stack.db.prisma, { name: 'hr', scopes: ['checks:write', 'checks:read'] })).key;
   writeOnlyKey = (await createApiKey(stack.db.prisma, { name: 'kiosk', scopes: ['checks:write'] })).key;
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,

@@ -24,19 +24,22 @@ describe('GET /v1/batches', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const res: { statusCode: number; body: string; json(): any } = await h.app.inject({
+      const res: { statusCode: number; body: string; json(): unknown } = await h.app.inject({
         method: 'GET',
         url: `/v1/batches?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
         headers: h.auth(h.keys.read),
       });
       expect(res.statusCode, res.body).toBe(200);
-      const page = res.json() as { items: { id: string; total: number; outcomes: { INVALID: number } }[] };
+      const page = res.json() as {
+        items: { id: string; total: number; outcomes: { INVALID: number } }[];
+        nextCursor: string | null;
+      };
       for (const b of page.items) {
         expect(b.total).toBe(2);
         expect(b.outcomes.INVALID).toBe(1);
       }
       seen.push(...page.items.map((b) => b.id));
-      cursor = res.json().nextCursor;
+      cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...batchIds].reverse());
   });

@@ -83,6 +83,8 @@ export async function runHes(argv: readonly string[], io: CliIo): Promise<number
       io.stderr(`hes: ${err.message} (is the API running? set HES_API_URL)`);
       return EXIT_FAILURE;
     }
+    // The reader of stdout went away (`hes export … | head`): nothing to say, nobody to say it to.
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') return 141;
     if ((err as Error).name === 'AbortError') {
       io.stderr('hes: interrupted');
       return EXIT_INTERRUPTED;
