@@ -18,6 +18,8 @@ export interface InProcessOptions {
   env: Record<string, string>;
   /** Pretend stderr is a terminal: the bar is drawn with \r into `stderr`. */
   tty?: boolean;
+  /** Pretend stdout is a terminal (hes watch redraws its table in place). */
+  stdoutTty?: boolean;
   interrupt?: AbortSignal;
 }
 
@@ -40,7 +42,7 @@ export async function runInProcess(argv: string[], options: InProcessOptions): P
       stderr += text;
     },
     stderrIsTTY: options.tty === true,
-    stdoutIsTTY: false,
+    stdoutIsTTY: options.stdoutTty === true,
     columns: 100,
     ...(options.interrupt ? { interrupt: options.interrupt } : {}),
   };

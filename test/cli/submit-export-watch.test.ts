@@ -140,6 +140,20 @@ describe('hes submit', { timeout: 60_000 }, () => {
     expect(one.lines[1]).toBe(row);
   });
 
+  it('watch without an id refreshes the recent batches every second, in place on a terminal, until Ctrl-C', async () => {
+    const ctrlC = new AbortController();
+    const watching = runInProcess(['watch'], { env, stdoutTty: true, interrupt: ctrlC.signal });
+    setTimeout(() => ctrlC.abort(), 2_500);
+    const run = await watching;
+    expect(run.code, run.stderr).toBe(0);
+    const frames = run.stdout.split(/\u001b\[\d+A\u001b\[J/);
+    expect(frames.length).toBeGreaterThanOrEqual(2);
+    for (const frame of frames) {
+      expect(frame).toMatch(/^Recent batches at \d\d:\d\d:\d\dZ \(Ctrl-C to stop\)\n/);
+      expect(frame).toContain(batchId);
+    }
+  });
+
   it('as a real child process (stderr a pipe): plain progress lines, summary, exit 0', async () => {
     const run = await runChild(['submit', join(dir, 'roster.csv'), '--kind', 'employee'], env);
     expect(run.code, run.stderr).toBe(0);
