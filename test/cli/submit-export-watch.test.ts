@@ -32,7 +32,8 @@ const rows = [
   'not-a-code,bad-1,',
 ];
 const TOTAL = rows.length;
-const ERASE_LINE = '\u001b[K';
+const ESC = '\u001b';
+const ERASE_LINE = `${ESC}[K`;
 
 beforeAll(async () => {
   stack = await startStack('cli', { env: { HES_RATE_LIMIT_RPS: '8' } });
@@ -146,7 +147,7 @@ describe('hes submit', { timeout: 60_000 }, () => {
     setTimeout(() => ctrlC.abort(), 2_500);
     const run = await watching;
     expect(run.code, run.stderr).toBe(0);
-    const frames = run.stdout.split(/\u001b\[\d+A\u001b\[J/);
+    const frames = run.stdout.split(new RegExp(`${ESC}\\[\\d+A${ESC}\\[J`));
     expect(frames.length).toBeGreaterThanOrEqual(2);
     for (const frame of frames) {
       expect(frame).toMatch(/^Recent batches at \d\d:\d\d:\d\dZ \(Ctrl-C to stop\)\n/);
