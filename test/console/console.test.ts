@@ -40,7 +40,8 @@ let hrKey: string;
 let writeOnlyKey: string;
 
 beforeAll(async () => {
-  stack = await startStack('console');
+  // Employee checks go one call per code: at 4 a second the roster takes about two seconds to finish.
+  stack = await startStack('console', { env: { HES_RATE_LIMIT_RPS: '4' } });
   baseUrl = await stack.listen();
   await stack.startWorker();
   hrKey = (await createApiKey(stack.db.prisma, { name: 'hr', scopes: ['checks:write', 'checks:read'] })).key;
@@ -141,8 +142,16 @@ describe('HR web console', { timeout: 60_000 }, () => {
       mimeType: 'text/csv',
       buffer: Buffer.from(ROSTER),
     });
-    await page.getByLabel('Kind of check').selectOption('standard');
+    await page.getByLabel('Kind of check').selectOption('employee');
     await page.getByRole('button', { name: 'Upload and check' }).click();
+
+    // Live progress while it runs, announced through the status region.
+    const progressText = page.locator('#progress-text');
+    await expect.poll(() => progressText.textContent()).not.toBe('');
+    expect(await progressText.textContent()).toMatch(
+      new RegExp(`^(Queued|Running): \\d of ${TOTAL} checks done`),
+    );
+    expect(await progressText.getAttribute('aria-live')).toBe('polite');
 
     await page.locator('#batch-section[data-status="completed"]').waitFor({ timeout: 30_000 });
     const batchId = (await page.locator('#batch-id').textContent())!;
@@ -202,6 +211,7 @@ describe('HR web console', { timeout: 60_000 }, () => {
     expect(saved).toBe(await api.text());
     const lines = saved.trimEnd().split('\n');
     expect(lines).toHaveLength(TOTAL + 1);
+    expect(lines.slice(1).every((l) => l.includes(',completed,'))).toBe(true);
     for (const code of ALL) expect(saved).not.toContain(code);
 
     // Recent batches lists it.
