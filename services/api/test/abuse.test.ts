@@ -16,6 +16,7 @@ let batchId: string;
 beforeAll(async () => {
   h = await startApi('abuse', { API_BODY_LIMIT_BYTES: String(64 * 1024) });
   ({ checkId, batchId } = await seedCheckAndBatch(h));
+  rosterId = await newRoster();
 });
 afterAll(() => h.close());
 
@@ -27,14 +28,55 @@ function expectProblem(res: LightMyRequestResponse, status: number, code: string
 
 type Needs = 'checks:read' | 'checks:write' | 'none';
 interface RouteCase {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The OpenAPI path template, so the table is checked against the document. */
   template: string;
-  url: () => string;
-  payload?: unknown;
+  /** Per key set: webhooks belong to the key that made them, and DELETEs need a fresh resource each time. */
+  url: (keySet: KeySet) => string | Promise<string>;
+  payload?: unknown | (() => unknown);
   headers?: Record<string, string>;
   needs: Needs;
+  /** Webhooks are private to the key that made them: a read-only key (which cannot make one) sees none. */
+  ownedByKey?: true;
 }
+
+const HOOK_URL = 'https://hooks.example.test/hes';
+let rosterId: string;
+let rosterSeq = 0;
+const rosterName = () => `abuse roster ${++rosterSeq}`;
+
+async function newRoster(): Promise<string> {
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/v1/rosters',
+    headers: h.auth(h.keys.admin),
+    payload: { name: rosterName(), items: [{ hesCode: 'Z9Y8X7W6V5', reference: 'r-1' }] },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id;
+}
+
+/** A webhook owned by the key set's key (keys without checks:write cannot make one: any id will do). */
+async function newWebhook(keySet: KeySet): Promise<{ id: string; deliveryId: string }> {
+  const key =
+    keySet === 'write' || keySet === 'readWrite' || keySet === 'admin' ? h.keys[keySet] : h.keys.admin;
+  const res = await h.app.inject({
+    method: 'POST',
+    url: '/v1/webhooks',
+    headers: h.auth(key),
+    payload: { url: HOOK_URL },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const id: string = res.json().id;
+  const ping = await h.app.inject({ method: 'POST', url: `/v1/webhooks/${id}/ping`, headers: h.auth(key) });
+  expect(ping.statusCode, ping.body).toBe(202);
+  return { id, deliveryId: ping.json().id };
+}
+const hooks = new Map<KeySet, Promise<{ id: string; deliveryId: string }>>();
+const hookOf = (keySet: KeySet) => {
+  if (!hooks.has(keySet)) hooks.set(keySet, newWebhook(keySet));
+  return hooks.get(keySet)!;
+};
 
 const ROUTES: RouteCase[] = [
   {
@@ -76,6 +118,114 @@ const ROUTES: RouteCase[] = [
     headers: { accept: 'text/csv' },
     needs: 'checks:read',
   },
+  {
+    method: 'POST',
+    template: '/v1/rosters',
+    url: () => '/v1/rosters',
+    payload: () => ({ name: rosterName(), items: [{ hesCode: 'Z9Y8X7W6V5' }] }),
+    needs: 'checks:write',
+  },
+  { method: 'GET', template: '/v1/rosters', url: () => '/v1/rosters', needs: 'checks:read' },
+  { method: 'GET', template: '/v1/rosters/{id}', url: () => `/v1/rosters/${rosterId}`, needs: 'checks:read' },
+  {
+    method: 'PATCH',
+    template: '/v1/rosters/{id}',
+    url: () => `/v1/rosters/${rosterId}`,
+    payload: { schedule: null },
+    needs: 'checks:write',
+  },
+  {
+    method: 'DELETE',
+    template: '/v1/rosters/{id}',
+    url: () => newRoster().then((id) => `/v1/rosters/${id}`),
+    needs: 'checks:write',
+  },
+  {
+    method: 'GET',
+    template: '/v1/rosters/{id}/items',
+    url: () => `/v1/rosters/${rosterId}/items`,
+    needs: 'checks:read',
+  },
+  {
+    method: 'PUT',
+    template: '/v1/rosters/{id}/items',
+    url: () => `/v1/rosters/${rosterId}/items`,
+    payload: { items: [{ hesCode: 'Z9Y8X7W6V5', reference: 'r-2' }] },
+    needs: 'checks:write',
+  },
+  {
+    method: 'PUT',
+    template: '/v1/rosters/{id}/items',
+    url: () => `/v1/rosters/${rosterId}/items`,
+    payload: 'hesCode,reference\r\nZ9Y8X7W6V5,csv\r\n',
+    headers: { 'content-type': 'text/csv' },
+    needs: 'checks:write',
+  },
+  {
+    method: 'POST',
+    template: '/v1/rosters/{id}/runs',
+    url: () => `/v1/rosters/${rosterId}/runs`,
+    needs: 'checks:write',
+  },
+  {
+    method: 'GET',
+    template: '/v1/rosters/{id}/batches',
+    url: () => `/v1/rosters/${rosterId}/batches`,
+    needs: 'checks:read',
+  },
+  {
+    method: 'POST',
+    template: '/v1/webhooks',
+    url: () => '/v1/webhooks',
+    payload: { url: HOOK_URL },
+    needs: 'checks:write',
+  },
+  { method: 'GET', template: '/v1/webhooks', url: () => '/v1/webhooks', needs: 'checks:read' },
+  {
+    method: 'GET',
+    template: '/v1/webhooks/{id}',
+    ownedByKey: true,
+    url: async (k) => `/v1/webhooks/${(await hookOf(k)).id}`,
+    needs: 'checks:read',
+  },
+  {
+    method: 'DELETE',
+    template: '/v1/webhooks/{id}',
+    ownedByKey: true,
+    url: async (k) => `/v1/webhooks/${(await newWebhook(k)).id}`,
+    needs: 'checks:write',
+  },
+  {
+    method: 'POST',
+    template: '/v1/webhooks/{id}/rotate-secret',
+    ownedByKey: true,
+    url: async (k) => `/v1/webhooks/${(await hookOf(k)).id}/rotate-secret`,
+    needs: 'checks:write',
+  },
+  {
+    method: 'GET',
+    template: '/v1/webhooks/{id}/deliveries',
+    ownedByKey: true,
+    url: async (k) => `/v1/webhooks/${(await hookOf(k)).id}/deliveries`,
+    needs: 'checks:read',
+  },
+  {
+    method: 'POST',
+    template: '/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+    ownedByKey: true,
+    url: async (k) => {
+      const hook = await hookOf(k);
+      return `/v1/webhooks/${hook.id}/deliveries/${hook.deliveryId}/redeliver`;
+    },
+    needs: 'checks:write',
+  },
+  {
+    method: 'POST',
+    template: '/v1/webhooks/{id}/ping',
+    ownedByKey: true,
+    url: async (k) => `/v1/webhooks/${(await hookOf(k)).id}/ping`,
+    needs: 'checks:write',
+  },
   { method: 'GET', template: '/healthz', url: () => '/healthz', needs: 'none' },
   { method: 'GET', template: '/readyz', url: () => '/readyz', needs: 'none' },
   { method: 'GET', template: '/metrics', url: () => '/metrics', needs: 'none' },
@@ -94,12 +244,13 @@ const SCOPES_OF: Record<KeySet, string[]> = {
   admin: ['admin'],
 };
 
-function inject(r: RouteCase, headers: Record<string, string> = {}) {
+async function inject(r: RouteCase, keySet: KeySet, headers: Record<string, string> = {}, url?: string) {
+  const payload = typeof r.payload === 'function' ? (r.payload as () => unknown)() : r.payload;
   return h.app.inject({
     method: r.method,
-    url: r.url(),
+    url: url ?? (await r.url(keySet)),
     headers: { ...r.headers, ...headers },
-    ...(r.payload !== undefined ? { payload: r.payload as string } : {}),
+    ...(payload !== undefined ? { payload: payload as string } : {}),
   });
 }
 
@@ -123,7 +274,7 @@ describe('scopes, route by route', () => {
           : keySet === 'bogus'
             ? h.auth('hes_bogus_key_that_does_not_exist_0000')
             : h.auth(h.keys[keySet]);
-      const res = await inject(route, auth);
+      const res = await inject(route, keySet, auth);
       const scopes = SCOPES_OF[keySet];
       if (route.needs === 'none') {
         // Public endpoints ignore the header entirely (a bogus key is not a reason to refuse a probe).
@@ -131,8 +282,10 @@ describe('scopes, route by route', () => {
       } else if (keySet === 'none' || keySet === 'bogus') {
         expectProblem(res, 401, 'UNAUTHORIZED');
         expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="hes-gateway"/);
+      } else if (route.ownedByKey && keySet === 'read' && route.needs === 'checks:read') {
+        expectProblem(res, 404, 'WEBHOOK_NOT_FOUND');
       } else if (scopes.includes('admin') || scopes.includes(route.needs)) {
-        expect([200, 202], res.body).toContain(res.statusCode);
+        expect([200, 201, 202, 204], res.body).toContain(res.statusCode);
       } else {
         expectProblem(res, 403, 'FORBIDDEN_SCOPE');
         expect(res.headers['www-authenticate']).toContain(`scope="${route.needs}"`);
@@ -140,15 +293,26 @@ describe('scopes, route by route', () => {
     },
   );
 
-  it('a refused write stores nothing', async () => {
-    const before = await h.db.prisma.check.count();
-    const batches = await h.db.prisma.batch.count();
-    for (const route of ROUTES.filter((r) => r.method === 'POST')) {
-      expect((await inject(route, h.auth(h.keys.read))).statusCode).toBe(403);
-      expect((await inject(route)).statusCode).toBe(401);
+  it('a refused write stores, changes and deletes nothing', async () => {
+    const writes = ROUTES.filter((r) => r.method !== 'GET');
+    // Resolve URLs first: DELETE cases make their victim (with the admin key) before anything is counted.
+    const urls = await Promise.all(
+      writes.map(async (r) => [await r.url('read'), await r.url('none')] as const),
+    );
+    const snapshot = async () => ({
+      checks: await h.db.prisma.check.count(),
+      batches: await h.db.prisma.batch.count(),
+      rosters: await h.db.prisma.roster.findMany({ orderBy: { id: 'asc' } }),
+      rosterItems: await h.db.prisma.rosterItem.count(),
+      webhooks: await h.db.prisma.webhook.findMany({ orderBy: { id: 'asc' } }),
+      deliveries: await h.db.prisma.webhookDelivery.count(),
+    });
+    const before = await snapshot();
+    for (const [i, route] of writes.entries()) {
+      expect((await inject(route, 'read', h.auth(h.keys.read), urls[i]![0])).statusCode).toBe(403);
+      expect((await inject(route, 'none', {}, urls[i]![1])).statusCode).toBe(401);
     }
-    expect(await h.db.prisma.check.count()).toBe(before);
-    expect(await h.db.prisma.batch.count()).toBe(batches);
+    expect(await snapshot()).toEqual(before);
   });
 });
 
