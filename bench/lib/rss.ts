@@ -23,6 +23,7 @@ export class RssSampler {
   #peakSampled = 0;
   #hwm = 0;
   #samples = 0;
+  #startMb = Number.NaN;
 
   constructor(
     readonly pid: number,
@@ -40,16 +41,19 @@ export class RssSampler {
     const r = readRss(this.pid);
     if (!r) return;
     this.#samples++;
+    if (Number.isNaN(this.#startMb)) this.#startMb = r.rssMb;
     this.#peakSampled = Math.max(this.#peakSampled, r.rssMb);
     if (Number.isFinite(r.hwmMb)) this.#hwm = Math.max(this.#hwm, r.hwmMb);
   }
 
-  stop(): { peakMb: number; sampledPeakMb: number; hwmMb: number; samples: number } {
+  /** `startMb`: RSS at start() (an idle process: the baseline the peak grew from). */
+  stop(): { peakMb: number; startMb: number; sampledPeakMb: number; hwmMb: number; samples: number } {
     this.#sample();
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     return {
       peakMb: Math.max(this.#peakSampled, this.#hwm),
+      startMb: this.#startMb,
       sampledPeakMb: this.#peakSampled,
       hwmMb: this.#hwm,
       samples: this.#samples,

@@ -5,27 +5,40 @@
  * flows through (worker as a child process with a high rate limit, RSS from /proc).
  */
 import { postBatch } from '../lib/api.js';
+import type { LoadResult } from '../lib/load.js';
 import { rosterCodes, rosterJson } from '../lib/roster.js';
 import { RssSampler } from '../lib/rss.js';
 import type { Scenario } from '../lib/scenario.js';
-import { startBenchStack } from '../lib/stack.js';
+import { type BenchStack, startBenchStack } from '../lib/stack.js';
 import { now, round } from '../lib/stats.js';
 import { measureIntake, recordLoad } from './intake.js';
 
 const FILL_CHUNK = 2_000_000;
 
+/**
+ * Intake measured as three shorter runs, the median one (by req/s) kept: four other engineers share
+ * the 2-core box, and one 20 s run on each side of the fill differed by up to ±25 % from noise alone.
+ */
+async function medianIntake(stack: BenchStack, apiUrl: string, seconds: number, runs: number) {
+  const results: LoadResult[] = [];
+  for (let i = 0; i < runs; i++) results.push(await measureIntake(stack, apiUrl, seconds));
+  const sorted = [...results].sort((a, b) => a.rps - b.rps);
+  return { ...sorted[Math.floor(sorted.length / 2)]!, runs: results.map((r) => round(r.rps, 0)) };
+}
+
 export const growth: Scenario = {
   name: 'growth',
   title: 'Growth (10 M rows; RSS at 1 M codes)',
   async run({ quick, rec }) {
-    const seconds = quick ? 10 : 20;
+    const seconds = quick ? 5 : 8;
+    const runs = 3;
     const fillRows = quick ? 1_000_000 : 10_000_000;
     const flowBatches = quick ? 2 : 10;
     const stack = await startBenchStack('growth', { env: { HES_RATE_LIMIT_RPS: '10000' } });
     try {
       let api = await stack.startApi();
-      const empty = await measureIntake(stack, api.url, seconds);
-      recordLoad(rec, 'intake, empty table', empty, false);
+      const empty = await medianIntake(stack, api.url, seconds, runs);
+      recordLoad(rec, 'intake, empty table', empty, false, `runs ${empty.runs.join(', ')} req/s`);
       await api.stop();
 
       // Fill: a plain (logged) table, secondary indexes rebuilt after the load.
@@ -72,11 +85,17 @@ export const growth: Scenario = {
       }
 
       api = await stack.startApi();
-      const full = await measureIntake(stack, api.url, seconds);
-      recordLoad(rec, `intake, ${fillRows / 1_000_000} M rows`, full, false);
+      const full = await medianIntake(stack, api.url, seconds, runs);
+      recordLoad(
+        rec,
+        `intake, ${fillRows / 1_000_000} M rows`,
+        full,
+        false,
+        `runs ${full.runs.join(', ')} req/s`,
+      );
       rec.figure('throughput with rows ÷ empty', full.rps / empty.rps, '×', { op: '>=', value: 0.9 });
       rec.figure('p99 with rows ÷ empty', full.p99 / empty.p99, '×', { op: '<=', value: 1.1 });
-      rec.detail('intake', { seconds, empty, full });
+      rec.detail('intake', { seconds, runs, empty, full });
       await api.stop();
 
       // RSS while 1 M codes flow: a fresh API and one worker, both child processes.
@@ -96,10 +115,13 @@ export const growth: Scenario = {
       const a = apiRss.stop();
       const w = workerRss.stop();
       const codes = flowBatches * 100_000;
-      rec.figure(`worker peak RSS, ${codes.toLocaleString('en-US')} codes`, w.peakMb, 'MiB', {
-        op: '<=',
-        value: 256,
-      });
+      rec.figure(
+        `worker peak RSS, ${codes.toLocaleString('en-US')} codes`,
+        w.peakMb,
+        'MiB',
+        { op: '<=', value: 256 },
+        `idle at start ${round(w.startMb, 0)} MiB, under tsx`,
+      );
       rec.figure(`API peak RSS, ${flowBatches} × 100 000 submissions`, a.peakMb, 'MiB');
       rec.figure(
         '1 worker, end-to-end',

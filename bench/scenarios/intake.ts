@@ -4,14 +4,31 @@
  */
 import { hammer, type LoadResult } from '../lib/load.js';
 import type { Recorder } from '../lib/report.js';
+import { cpuSeconds, cpuSecondsOf } from '../lib/rss.js';
 import type { Scenario } from '../lib/scenario.js';
 import { type BenchStack, spawnTs, startBenchStack } from '../lib/stack.js';
 import { round } from '../lib/stats.js';
 
 export const CHECK_BODY = JSON.stringify({ hesCode: 'A1B2-C3D4-E5', kind: 'standard', reference: 'gate-7' });
 
-/** Warm-up, then the measured autocannon run against the API's POST /v1/checks. */
-export async function measureIntake(stack: BenchStack, apiUrl: string, seconds: number): Promise<LoadResult> {
+/** CPU milliseconds per accepted request of each process involved (measured run only). */
+export interface IntakeCpu {
+  apiMs: number;
+  postgresMs: number;
+  redisMs: number;
+  loadGeneratorMs: number;
+}
+
+/**
+ * Warm-up, then the measured autocannon run against the API's POST /v1/checks; with `apiPid`, also the
+ * CPU each process spent per request (where the time goes on a shared 2-core box).
+ */
+export async function measureIntake(
+  stack: BenchStack,
+  apiUrl: string,
+  seconds: number,
+  apiPid?: number,
+): Promise<LoadResult & { cpu?: IntakeCpu }> {
   const opts = {
     url: `${apiUrl}/v1/checks`,
     body: CHECK_BODY,
@@ -19,16 +36,35 @@ export async function measureIntake(stack: BenchStack, apiUrl: string, seconds: 
     connections: 64,
   };
   await hammer({ ...opts, durationSeconds: 3 });
-  return hammer({ ...opts, durationSeconds: seconds });
+  const before = {
+    api: apiPid ? cpuSeconds(apiPid) : 0,
+    pg: cpuSecondsOf('postgres'),
+    redis: cpuSecondsOf('redis-server'),
+    self: process.cpuUsage(),
+  };
+  const r = await hammer({ ...opts, durationSeconds: seconds });
+  if (!apiPid) return r;
+  const self = process.cpuUsage(before.self);
+  const per = (s: number) => (s * 1000) / Math.max(1, r.rps * seconds);
+  return {
+    ...r,
+    cpu: {
+      apiMs: per(cpuSeconds(apiPid) - before.api),
+      postgresMs: per(cpuSecondsOf('postgres') - before.pg),
+      redisMs: per(cpuSecondsOf('redis-server') - before.redis),
+      loadGeneratorMs: per((self.user + self.system) / 1e6),
+    },
+  };
 }
 
-export function recordLoad(rec: Recorder, label: string, r: LoadResult, targets: boolean) {
+export function recordLoad(rec: Recorder, label: string, r: LoadResult, targets: boolean, note?: string) {
+  const errors = r.non2xx + r.errors > 0 ? `${r.non2xx} non-2xx, ${r.errors} errors` : undefined;
   rec.figure(
     `${label} throughput`,
     r.rps,
     'req/s',
     targets ? { op: '>=', value: 3000 } : undefined,
-    r.non2xx + r.errors > 0 ? `${r.non2xx} non-2xx, ${r.errors} errors` : undefined,
+    [note, errors].filter(Boolean).join('; ') || undefined,
   );
   rec.figure(
     `${label} p99 latency`,
@@ -47,7 +83,8 @@ export const intake: Scenario = {
     const stack = await startBenchStack('intake');
     try {
       const api = await stack.startApi();
-      const r = await measureIntake(stack, api.url, seconds);
+      const r = await measureIntake(stack, api.url, seconds, api.pid);
+      if (r.cpu) rec.detail('cpuPerRequest', r.cpu);
       recordLoad(rec, 'POST /v1/checks', r, true);
       await api.stop();
       shared.intakeRps = r.rps;
