@@ -73,6 +73,12 @@ interface CheckPgRow {
   completed_at: Date | null;
 }
 
+interface InsertedPgRow {
+  seq: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
 /** Every column but the ciphertext, which no answer needs and which the worker erases anyway. */
 const COLUMNS = `id, seq, kind, status, outcome, code_hmac, code_masked, NULL::bytea AS code_cipher, reference,
   identity_last3, identity_match, batch_id, visit, masked_identity_number, masked_first_name,
@@ -82,7 +88,43 @@ const COLUMNS = `id, seq, kind, status, outcome, code_hmac, code_masked, NULL::b
 const INSERT_CHECK = `INSERT INTO checks (id, kind, status, code_cipher, code_hmac, code_masked, reference,
     identity_last3, visit, job_id, request_id, api_key_id)
   VALUES ($1::uuid, $2::"CheckKind", $3::"CheckStatus", $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12::uuid)
-  RETURNING ${COLUMNS}`;
+  RETURNING seq, created_at, updated_at`;
+
+/**
+ * The row as inserted: the columns the database fills in come back from RETURNING, the rest is what
+ * was sent (the other columns are NULL or their defaults on a new check), so no column is parsed twice.
+ */
+function insertedRow(c: NewCheck, r: { seq: string; created_at: Date; updated_at: Date }): CheckRow {
+  return {
+    id: c.id,
+    seq: BigInt(r.seq),
+    kind: c.kind,
+    status: c.status,
+    outcome: null,
+    codeHmac: c.codeHmac,
+    codeMasked: c.codeMasked,
+    codeCipher: null,
+    reference: c.reference,
+    identityLast3: c.identityLast3,
+    identityMatch: null,
+    batchId: null,
+    visit: (c.visit ?? null) as CheckRow['visit'],
+    maskedIdentityNumber: null,
+    maskedFirstName: null,
+    maskedLastName: null,
+    codeExpiresAt: null,
+    plus: null,
+    errorCode: null,
+    errorMessage: null,
+    attempts: 0,
+    jobId: c.jobId,
+    requestId: c.requestId,
+    apiKeyId: c.apiKeyId,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    completedAt: null,
+  };
+}
 
 function toCheckRow(r: CheckPgRow): CheckRow {
   return {
@@ -175,14 +217,14 @@ export class ChecksRepository {
       ],
     };
     if (!claim) {
-      const { rows } = await this.#pool.query<CheckPgRow>(insert);
-      return { status: 'created', row: toCheckRow(rows[0]!) };
+      const { rows } = await this.#pool.query<InsertedPgRow>(insert);
+      return { status: 'created', row: insertedRow(check, rows[0]!) };
     }
     const client = await this.#pool.connect();
     let created: CheckRow | null = null;
     try {
       await client.query('BEGIN');
-      const { rows } = await client.query<CheckPgRow>(insert);
+      const { rows } = await client.query<InsertedPgRow>(insert);
       const { rowCount } = await client.query({
         name: 'hes_idempotency_insert',
         text: `INSERT INTO idempotency_records (api_key_id, key, request_hash, check_id)
@@ -191,7 +233,7 @@ export class ChecksRepository {
       });
       if (rowCount === 1) {
         await client.query('COMMIT');
-        created = toCheckRow(rows[0]!);
+        created = insertedRow(check, rows[0]!);
       } else {
         await client.query('ROLLBACK');
       }
