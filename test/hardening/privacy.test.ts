@@ -5,6 +5,7 @@
  * what is past the period.
  */
 import { randomInt } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import type { WorkerRuntime } from '@hes/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpDatabase, dumpRedis, leakedCodes, type Stack, startStack, waitFor } from '../support/stack.js';
@@ -17,15 +18,34 @@ let stack: Stack;
 let worker: WorkerRuntime;
 const submitted: string[] = [];
 const answers: string[] = [];
+/** Every webhook request as it arrived (headers and body): what an integrator's system would store. */
+const hookRequests: string[] = [];
+let receiver: Server;
+let receiverUrl: string;
 
 beforeAll(async () => {
-  stack = await startStack('privacy');
+  receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      hookRequests.push(JSON.stringify(req.headers), Buffer.concat(chunks).toString('utf8'));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const address = receiver.address();
+  if (address === null || typeof address === 'string') throw new Error('receiver has no port');
+  receiverUrl = `http://127.0.0.1:${address.port}/hook`;
+  stack = await startStack('privacy', { env: { WEBHOOK_ALLOW_HTTP: 'true' } });
   worker = await stack.startWorker();
 }, 60_000);
-afterAll(() => stack?.close(), 60_000);
+afterAll(async () => {
+  await stack?.close();
+  await new Promise((resolve) => receiver?.close(resolve));
+}, 60_000);
 
 async function send(
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   url: string,
   payload?: unknown,
   headers: Record<string, string> = {},
@@ -50,6 +70,12 @@ describe('privacy audit', () => {
   it('leaves no full HES code in the database, Redis, logs, metrics or answers', async () => {
     const code = () => {
       const c = randomCode();
+      submitted.push(c);
+      return c;
+    };
+    /** A code whose first letter picks the sandbox's outcome (R risky, N not found, E expired). */
+    const codeWith = (first: 'R' | 'N' | 'E') => {
+      const c = `${first}${randomCode().slice(1)}`;
       submitted.push(c);
       return c;
     };
@@ -106,6 +132,33 @@ describe('privacy audit', () => {
     expect(csv.statusCode).toBe(202);
     const batchIds = [json.json().id as string, csv.json().id as string];
 
+    // Stored rosters (codes kept encrypted between runs) and a webhook that receives every non-RISKLESS
+    // outcome: the integrator's copy must hold masked codes only.
+    const hook = await send('POST', '/v1/webhooks', { url: receiverUrl });
+    expect(hook.statusCode).toBe(201);
+    const stored = await send('POST', '/v1/rosters', {
+      name: 'privacy roster',
+      items: [
+        { hesCode: codeWith('R'), reference: 'risky-1' },
+        { hesCode: codeWith('N'), reference: 'missing-1' },
+        { hesCode: dashed(code()), reference: 'ok-1', identityLast3: '000' },
+        { hesCode: code().slice(0, 8), reference: 'malformed' },
+      ],
+    });
+    expect(stored.statusCode).toBe(201);
+    const rosterId = stored.json().id as string;
+    const replaced = await send(
+      'PUT',
+      `/v1/rosters/${rosterId}/items`,
+      `hesCode,reference,identityLast3\r\n${[code(), code(), codeWith('E')].map((c, i) => `${dashed(c)},r-${i},792`).join('\r\n')}\r\n`,
+      { 'content-type': 'text/csv' },
+    );
+    expect(replaced.statusCode).toBe(200);
+    const run = await send('POST', `/v1/rosters/${rosterId}/runs`);
+    expect(run.statusCode).toBe(202);
+    await send('GET', `/v1/rosters/${rosterId}/items`);
+    await send('GET', `/v1/rosters/${rosterId}/batches`);
+
     await waitFor(
       async () => {
         const pending = await stack.db.prisma.check.count({
@@ -115,6 +168,14 @@ describe('privacy audit', () => {
       },
       { timeoutMs: 45_000, message: 'checks did not all become final' },
     );
+    await waitFor(
+      async () =>
+        (await stack.db.prisma.webhookDelivery.count({ where: { status: 'pending' } })) === 0 || null,
+      { timeoutMs: 30_000, message: 'webhook deliveries did not all finish' },
+    );
+    // The workload did produce events (RISKY, NOT_FOUND, EXPIRED, INVALID, mismatches, batch.completed).
+    expect(hookRequests.length).toBeGreaterThan(6);
+    await send('GET', `/v1/webhooks/${hook.json().id}/deliveries?limit=100`);
     for (const id of ids) await send('GET', `/v1/checks/${id}`);
     for (const id of batchIds) {
       await send('GET', `/v1/batches/${id}`);
@@ -143,6 +204,8 @@ describe('privacy audit', () => {
     expect(leakedCodes(submitted, [apiMetrics]), 'api metrics').toEqual([]);
     expect(leakedCodes(submitted, [workerMetrics]), 'worker metrics').toEqual([]);
     expect(leakedCodes(submitted, answers), 'answers').toEqual([]);
+    expect(leakedCodes(submitted, hookRequests), 'webhook requests').toEqual([]);
+    expect(await stack.db.prisma.rosterItem.count(), 'stored roster items are in the dump').toBe(3);
     // Sanity: the scanner does see the codes when they are there.
     expect(leakedCodes(submitted, [submitted.join(' ')]).length).toBe(new Set(submitted).size);
   }, 90_000);

@@ -242,7 +242,14 @@ export async function dumpRedis(redis: TestRedis): Promise<string[]> {
 
 /** Every row of every table as JSON text, for leak scans. */
 export async function dumpDatabase(db: TestDatabase): Promise<string[]> {
-  const tables = ['api_keys', 'batches', 'checks', 'idempotency_records'];
+  // Every table, found at run time: a table added later (rosters, webhook outbox…) is scanned too.
+  const tables = (
+    await db.prisma.$queryRawUnsafe<{ t: string }[]>(
+      `SELECT table_name::text AS t FROM information_schema.tables
+       WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+    )
+  ).map((r) => r.t);
+  if (!tables.includes('checks')) throw new Error('dumpDatabase: no checks table (not migrated?)');
   const out: string[] = [];
   for (const t of tables) {
     const rows = await db.prisma.$queryRawUnsafe<{ j: string }[]>(
