@@ -17,18 +17,28 @@ import { classifyUpstreamError, mapBusiness, mapSuccess } from '../src/domain/ou
 describe('backoff (hes strategy)', () => {
   const policy = { baseMs: 1_000, maxMs: 30_000 };
 
-  it('is exponential from the base and capped, with full jitter below the cap', () => {
+  it('is exponential from the base and capped, with equal jitter in [cap/2, cap)', () => {
     const top = () => 0.999_999;
     expect([1, 2, 3, 4, 5, 6, 10].map((n) => retryDelayMs(n, policy, top))).toEqual([
       999, 1_999, 3_999, 7_999, 15_999, 29_999, 29_999,
     ]);
-    expect(retryDelayMs(4, policy, () => 0)).toBe(0);
-    expect(retryDelayMs(4, policy, () => 0.5)).toBe(4_000);
+    expect([1, 2, 3, 4, 5, 6, 10].map((n) => retryDelayMs(n, policy, () => 0))).toEqual([
+      500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000,
+    ]);
+    expect(retryDelayMs(4, policy, () => 0.5)).toBe(6_000);
+  });
+
+  it('gives the default policy (15 attempts, 1 s base, 5 min cap) a budget of at least 16 minutes', () => {
+    const defaults = { baseMs: 1_000, maxMs: 300_000 };
+    const floor = Array.from({ length: 14 }, (_, i) => retryDelayMs(i + 1, defaults, () => 0)).reduce(
+      (a, b) => a + b,
+    );
+    expect(floor).toBeGreaterThan(16 * 60_000);
   });
 
   it('is what the Worker calls for type hes, and refuses other types', () => {
     const strategy = hesBackoffStrategy(policy, () => 0.5);
-    expect(strategy(2, 'hes')).toBe(1_000);
+    expect(strategy(2, 'hes')).toBe(1_500);
     expect(() => strategy(2, 'exponential-ish')).toThrow();
   });
 });

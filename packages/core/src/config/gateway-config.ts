@@ -38,7 +38,7 @@ const schema = z
     HES_PASSWORD: optionalString,
     HES_DATA_KEY: optionalString,
     HES_RATE_LIMIT_RPS: num(10, 0.1, 10_000),
-    HES_MAX_ATTEMPTS: int(8, 1, 100),
+    HES_MAX_ATTEMPTS: int(15, 1, 100),
     HES_BACKOFF_BASE_MS: int(1_000, 10, 600_000),
     HES_BACKOFF_MAX_MS: int(5 * 60_000, 100, 3_600_000),
     HES_REQUEST_TIMEOUT_MS: int(15_000, 100, 300_000),

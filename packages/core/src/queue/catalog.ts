@@ -54,7 +54,7 @@ export interface RetryPolicy {
 }
 
 /**
- * Transient failures are retried by BullMQ with the `hes` backoff strategy (exponential, full jitter,
+ * Transient failures are retried by BullMQ with the `hes` backoff strategy (exponential, equal jitter,
  * capped: see the worker). Completed jobs are removed so their deterministic id can be reused by a
  * re-drive; failed jobs are kept for a day for post-mortems.
  */

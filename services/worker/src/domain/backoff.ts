@@ -7,7 +7,10 @@ export interface BackoffPolicy {
 
 /**
  * Delay before retry number `attemptsMade` (1 = the first retry): exponential `base * 2^(n-1)`, capped,
- * with full jitter (uniform in [0, cap]) so a fleet that failed together does not retry together.
+ * with equal jitter (uniform in [cap/2, cap]) so a fleet that failed together does not retry together.
+ * Equal rather than full jitter: the retry budget then has a floor (half the sum of the caps), so an
+ * operator can say how long a Ministry outage the defaults ride out — at least ≈ 17 minutes — instead of
+ * "on average", with a tail of checks failing early by bad luck.
  */
 export function retryDelayMs(
   attemptsMade: number,
@@ -16,7 +19,7 @@ export function retryDelayMs(
 ): number {
   const exp = policy.baseMs * 2 ** Math.max(0, attemptsMade - 1);
   const cap = Math.min(policy.maxMs, exp);
-  return Math.floor(random() * cap);
+  return Math.floor(cap / 2 + random() * (cap / 2));
 }
 
 /**
