@@ -13,11 +13,14 @@ import {
   ApiKeyNotFoundError,
   createApiKey,
   findActiveKeyByHash,
+  findActiveKeyByHashPg,
   InvalidApiKeyNameError,
   listApiKeys,
   revokeApiKey,
   touchLastUsed,
+  touchLastUsedPg,
 } from '../src/auth/api-keys-repository.js';
+import { createPgPool } from '../src/db/pg-pool.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing/index.js';
 
 describe('api key helpers', () => {
@@ -179,5 +182,28 @@ describe('api keys repository', () => {
     expect(row.lastUsedAt).toEqual(at);
     expect(await touchLastUsed(db.prisma, '00000000-0000-0000-0000-000000000000')).toBe(false);
     expect(await touchLastUsed(db.prisma, 'not-a-uuid')).toBe(false);
+  });
+
+  it('pg variants (the API per-request path) agree with the Prisma ones, and see a revocation at once', async () => {
+    const pool = createPgPool(db.url, { max: 2 });
+    try {
+      const created = await createApiKey(db.prisma, { name: 'pg', scopes: ['checks:write'] });
+      const viaPg = await findActiveKeyByHashPg(pool, hashApiKey(created.key));
+      expect(viaPg).toEqual(await findActiveKeyByHash(db.prisma, hashApiKey(created.key)));
+      expect(await findActiveKeyByHashPg(pool, hashApiKey(`${created.key}x`))).toBeNull();
+      expect(await findActiveKeyByHashPg(pool, created.key)).toBeNull();
+      await revokeApiKey(db.prisma, created.id);
+      // The same pooled connection, the same prepared statement: no cache in between.
+      expect(await findActiveKeyByHashPg(pool, hashApiKey(created.key))).toBeNull();
+
+      const at = new Date('2026-02-03T04:05:06.789Z');
+      expect(await touchLastUsedPg(pool, created.id, at)).toBe(true);
+      const row = await db.prisma.apiKey.findUniqueOrThrow({ where: { id: created.id } });
+      expect(row.lastUsedAt).toEqual(at);
+      expect(await touchLastUsedPg(pool, '00000000-0000-0000-0000-000000000000')).toBe(false);
+      expect(await touchLastUsedPg(pool, 'not-a-uuid')).toBe(false);
+    } finally {
+      await pool.end();
+    }
   });
 });
