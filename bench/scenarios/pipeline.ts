@@ -28,11 +28,11 @@ export const pipeline: Scenario = {
     try {
       const api = await stack.startApi();
       const body = rosterJson(rosterCodes(size, 11));
-      // BENCH_MARGINS=60,30 replaces the explicit margins tried after the default one.
+      // BENCH_MARGINS=40,30 replaces the explicit margins tried after the default one.
       const extra = process.env.BENCH_MARGINS?.split(',')
         .map(Number)
         .filter((n) => Number.isFinite(n));
-      const margins: (number | null)[] = [null, ...(extra ?? [60, 20, 0])];
+      const margins: (number | null)[] = [null, ...(extra ?? [40, 20, 0])];
       for (const margin of margins) {
         const label =
           margin === null ? `default margin (${DEFAULT_RATE_LIMIT_MARGIN_MS} ms)` : `margin ${margin} ms`;
