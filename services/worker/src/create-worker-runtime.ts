@@ -85,13 +85,14 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
 
   const metrics = new WorkerMetrics(deps.registry ? { registry: deps.registry } : {});
   metrics.rateLimitRps.set(gateway.hes.rateLimitRps);
-  // The check path's SQL runs on node-postgres (see ChecksRepository): one connection per job slot at most.
+  // The check path's SQL runs on node-postgres (see ChecksRepository). A job holds a connection only
+  // for the length of one statement, so a few serve 16 jobs; several workers must fit max_connections.
   const pool = createPgPool(gateway.databaseUrl, {
-    max: Math.min(config.concurrency, 16) + 2,
+    max: Math.min(config.concurrency, 8) + 2,
     applicationName: 'hes-worker',
   });
   const claimPool = createPgPool(gateway.databaseUrl, {
-    max: Math.min(config.concurrency, 8),
+    max: Math.min(config.concurrency, 4),
     applicationName: 'hes-worker-claim',
     synchronousCommit: false,
   });
