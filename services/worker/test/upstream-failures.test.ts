@@ -214,3 +214,46 @@ describe('rejected credentials: fleet-wide circuit', () => {
     expect(await fixed.metrics.registry.metrics()).toContain('hes_worker_upstream_credentials_failing 0');
   });
 });
+
+describe("poison jobs: failing on our side, not the Ministry's", () => {
+  it('fails the checks with PROCESSING_FAILED on the last attempt instead of re-driving them forever', async () => {
+    // A real fault in PostgreSQL: a trigger refuses to store a *completed* result for these rows, so
+    // every attempt's result write throws (what a bug or a poison row does); a *failed* write passes.
+    await h.db.prisma.$executeRawUnsafe(`
+      CREATE OR REPLACE FUNCTION poison_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'poisoned row'; END $$`);
+    await h.db.prisma.$executeRawUnsafe(`
+      CREATE TRIGGER poison_refuse BEFORE UPDATE ON checks FOR EACH ROW
+      WHEN (NEW.reference LIKE 'poison-%' AND NEW.status = 'completed') EXECUTE FUNCTION poison_refuse()`);
+    try {
+      const rt = await h.startWorker();
+      const single = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(2) }, { maxAttempts: 3 });
+      const roster = await h.insertAndEnqueue(
+        { kind: 'standard', codes: fresh(6), roster: true },
+        { maxAttempts: 3 },
+      );
+      const ids = [...single.ids, ...roster.ids];
+      await h.db.prisma.check.updateMany({ where: { id: { in: ids } }, data: { reference: 'poison-1' } });
+      await allFinal(ids);
+
+      for (const r of await h.checks(ids)) {
+        expect(r).toMatchObject({
+          status: 'failed',
+          errorCode: 'PROCESSING_FAILED',
+          attempts: 3,
+          codeCipher: null,
+        });
+        expect(r.errorMessage).toContain('attempts used up');
+      }
+      const batch = await h.db.prisma.batch.findUniqueOrThrow({ where: { id: roster.batchId! } });
+      expect(batch.status).toBe('completed');
+      // Final now: a reconciler pass finds nothing to re-drive.
+      expect((await rt.reconcileNow()).redriven).toBe(0);
+      expect(await metric(rt, 'hes_worker_checks_failed_total', { code: 'PROCESSING_FAILED' })).toBe(
+        ids.length,
+      );
+    } finally {
+      await h.db.prisma.$executeRawUnsafe('DROP TRIGGER poison_refuse ON checks');
+    }
+  });
+});

@@ -24,6 +24,8 @@ export const CHECK_ERROR_CODES = {
   protocol: 'UPSTREAM_PROTOCOL_ERROR',
   undecryptable: 'CODE_UNDECRYPTABLE',
   unknownBusiness: 'UPSTREAM_REJECTED_CODE',
+  /** The gateway itself kept failing on the check (a bug, a poison row): its attempts are used up. */
+  processing: 'PROCESSING_FAILED',
 } as const;
 export type CheckErrorCode = (typeof CHECK_ERROR_CODES)[keyof typeof CHECK_ERROR_CODES];
 

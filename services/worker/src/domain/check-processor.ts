@@ -16,6 +16,7 @@ import {
   failed,
   failedCredentials,
   failedExhausted,
+  failedProcessing,
   failedProtocol,
   failedUndecryptable,
   mapBusiness,
@@ -250,6 +251,20 @@ export class CheckProcessor {
       metrics.checkLatency.observe({ kind: row.kind }, row.latencySeconds);
     }
     return { checks: results.length + retrying, completed, failed: rows.length - completed, retrying };
+  }
+
+  /**
+   * The last attempt of a job failed for a reason of our own (not the Ministry's): fail its checks that
+   * are still pending, so they end `failed` with PROCESSING_FAILED instead of being re-driven by the
+   * reconciler forever. When PostgreSQL itself is the reason this write fails too, the checks stay
+   * pending and the reconciler re-drives them once it is back, which is then the right thing.
+   */
+  async failExhausted(checkIds: readonly string[], batchIds: (string | null)[], errorClass: string) {
+    return this.#finish(
+      checkIds.map((id) => failedProcessing(id, errorClass)),
+      batchIds,
+      0,
+    );
   }
 
   async #afterRedelivery(checkId: string): Promise<void> {

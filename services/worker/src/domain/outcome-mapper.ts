@@ -146,6 +146,9 @@ export const failedExhausted = (checkId: string, lastError: string) =>
     `the Ministry API stayed unavailable; last error: ${lastError}`,
   );
 
+export const failedProcessing = (checkId: string, errorClass: string) =>
+  failed(checkId, CHECK_ERROR_CODES.processing, `processing kept failing (${errorClass}); attempts used up`);
+
 export const failedUndecryptable = (checkId: string) =>
   failed(
     checkId,

@@ -13,6 +13,24 @@ export interface CheckJobHandlerOptions {
   signals: CallSignals;
 }
 
+/** Last attempt of a job that kept failing on our side: its pending checks end `failed`. */
+async function failPoisonJob(
+  o: CheckJobHandlerOptions,
+  data: CheckJobData,
+  errorClass: string,
+  log: Logger,
+): Promise<void> {
+  const bulk = 'checkIds' in data;
+  const ids = bulk ? data.checkIds : [data.checkId];
+  try {
+    const report = await o.processor.failExhausted(ids, bulk ? [data.batchId] : [], errorClass);
+    log.error({ failed: report.failed }, 'checks failed: processing kept failing and attempts are used up');
+  } catch (err) {
+    // Typically PostgreSQL is down: the checks stay pending and the reconciler re-drives them later.
+    log.error({ err }, 'could not fail the checks of a poison job; the reconciler will re-drive them');
+  }
+}
+
 /**
  * The BullMQ processor of the checks queue: dispatches by job name and turns the domain's flow-steering
  * errors into BullMQ's: back to the queue untouched (shutdown), retry with backoff (transient), or a
@@ -52,8 +70,10 @@ export function createCheckJobHandler(o: CheckJobHandlerOptions) {
         log.warn({ lastError: err.lastError, attempt }, 'check job will be retried');
         throw err;
       }
+      const errorClass = err instanceof Error ? err.name : 'unknown error';
       log.error({ err, attempt }, 'check job failed unexpectedly');
-      throw new Error(`check job failed: ${err instanceof Error ? err.name : 'unknown error'}`);
+      if (ctx.lastAttempt) await failPoisonJob(o, job.data, errorClass, log);
+      throw new Error(`check job failed: ${errorClass}`);
     }
   };
 }
