@@ -3,7 +3,7 @@ import { createPgPool, type PgPool, planSingle, QUEUES } from '@hes/core';
 import { waitFor } from '@hes/core/testing';
 import { generateSandboxCodes } from '@hes/sandbox';
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ChecksRepository } from '../src/adapters/checks-repository.js';
 import { WorkerMetrics } from '../src/adapters/metrics.js';
 import { reconcile } from '../src/domain/reconciler.js';
@@ -250,6 +250,37 @@ describe('retention purge', () => {
       batches: 0,
       idempotencyRecords: 0,
     });
+  });
+
+  it("takes its cutoff from PostgreSQL's clock, not from a worker clock that runs ahead", async () => {
+    const { prisma } = h.db;
+    await prisma.check.deleteMany({});
+    const DAY = 86_400_000;
+    const recent = {
+      id: randomUUID(),
+      kind: 'standard' as const,
+      codeMasked: 'A1******E5',
+      status: 'completed' as const,
+    };
+    const old = { ...recent, id: randomUUID() };
+    await prisma.check.createMany({
+      data: [
+        { ...recent, completedAt: new Date(Date.now() - 2 * DAY) },
+        { ...old, completedAt: new Date(Date.now() - 31 * DAY) },
+      ],
+    });
+    const repo = new ChecksRepository(pool);
+    const metrics = new WorkerMetrics({ defaultMetrics: false });
+    // The worker's clock is 60 days ahead (a broken NTP, a wrong VM snapshot): by it, both rows are old.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 60 * DAY });
+    try {
+      const report = await purgeRetention({ repo, metrics, logger: h.logger, retentionDays: 30 });
+      expect(report.checks).toBe(1);
+      expect(Math.abs(report.cutoff.getTime() - (Date.now() - 90 * DAY))).toBeLessThan(60_000);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect((await prisma.check.findMany({ select: { id: true } })).map((c) => c.id)).toEqual([recent.id]);
   });
 });
 

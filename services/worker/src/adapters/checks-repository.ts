@@ -96,6 +96,7 @@ const SQL = {
   purgeBatches: `DELETE FROM batches AS b WHERE b.completed_at < $1::timestamptz
       AND NOT EXISTS (SELECT 1 FROM checks AS c WHERE c.batch_id = b.id)`,
   purgeIdempotencyRecords: 'DELETE FROM idempotency_records WHERE created_at < $1::timestamptz',
+  databaseNow: 'SELECT now() AS now',
   oldestPendingAge: `SELECT EXTRACT(EPOCH FROM now() - LEAST(
       (SELECT min(updated_at) FROM checks WHERE status = 'queued'),
       (SELECT min(updated_at) FROM checks WHERE status = 'processing')))::float8 AS age`,
@@ -292,6 +293,12 @@ export class ChecksRepository {
   }
 
   /** Deletes at most `limit` final checks completed before `cutoff`; returns how many. */
+  /** PostgreSQL's clock: the one that stamped completed_at, so cutoffs do not depend on a worker's clock. */
+  async databaseNow(): Promise<Date> {
+    const { rows } = await this.#run<{ now: Date }>('databaseNow', []);
+    return rows[0]!.now;
+  }
+
   async purgeChecks(cutoff: Date, limit: number): Promise<number> {
     const { rowCount } = await this.#run('purgeChecks', [cutoff, limit]);
     return rowCount ?? 0;

@@ -25,8 +25,10 @@ const DAY_MS = 86_400_000;
  * pending check is never purged however old it is. Then batches completed before the cutoff that have
  * no check left, then idempotency records older than the cutoff.
  */
-export async function purgeRetention(o: RetentionOptions, now: Date = new Date()): Promise<PurgeReport> {
-  const cutoff = new Date(now.getTime() - o.retentionDays * DAY_MS);
+export async function purgeRetention(o: RetentionOptions, now?: Date): Promise<PurgeReport> {
+  // The cutoff comes from PostgreSQL's clock, which stamped completed_at: a worker whose clock runs
+  // days ahead must not purge results early (tests pass `now` to move time).
+  const cutoff = new Date((now ?? (await o.repo.databaseNow())).getTime() - o.retentionDays * DAY_MS);
   const batchSize = o.batchSize ?? 10_000;
   let checks = 0;
   for (;;) {
