@@ -155,6 +155,8 @@ describe('alerts.yml', () => {
         'HesUpstreamCredentialsFailing',
         'HesUpstreamErrorRatioHigh',
         'HesUpstreamThrottled',
+        'HesWebhookBacklog',
+        'HesWebhookDeliveriesFailing',
         'HesWorkersAbsent',
       ].sort(),
     );

@@ -261,13 +261,16 @@ describe.skipIf(!PROMETHEUS)('a real Prometheus scraping the API and the worker'
       });
       if (data.result.length === 0) empty.push(`${q.panel}: ${q.expr}`);
     }
-    // Only what this run cannot produce may be empty: failed checks, purges, enqueue failures and
-    // transient/protocol upstream errors (labelled series that appear with their first event).
+    // Only what this run cannot produce may be empty: failed checks, purges, enqueue failures,
+    // transient/protocol upstream errors and webhook deliveries (no webhook is registered here) —
+    // labelled series that appear with their first event.
     const mayBeEmpty = [
       'hes_worker_checks_failed_total',
       'hes_worker_retention_purged_total',
       'hes_api_enqueue_failures_total',
       'result=~"transient|protocol"',
+      'hes_webhook_deliveries_total',
+      'hes_webhook_delivery_duration_seconds',
     ];
     const unexpected = empty.filter((e) => !mayBeEmpty.some((m) => e.includes(m)));
     expect(unexpected).toEqual([]);
