@@ -197,6 +197,74 @@ describe('webhooks end to end', () => {
     });
   });
 
+  it('a scheduled roster runs by itself and its signed batch.completed arrives (issue 7, done-when)', async () => {
+    const [risky] = generateSandboxCodes('RISKY', 1, 91);
+    const [clean] = generateSandboxCodes('RISKLESS', 1, 92);
+    const roster = await api('POST', '/v1/rosters', {
+      name: 'every few seconds',
+      items: [
+        { hesCode: risky!, reference: 'sched-risky' },
+        { hesCode: clean!, reference: 'sched-clean' },
+      ],
+    });
+    expect(roster.status).toBe(201);
+    const hook = await api('POST', '/v1/webhooks', {
+      url: receiver.url('/scheduled'),
+      rosterId: roster.body.id,
+    });
+    expect(hook.status).toBe(201);
+    // Nobody asks for a run: the schedule (six-field cron, every 3 s, Istanbul time) makes it.
+    const patched = await stack.api.inject({
+      method: 'PATCH',
+      url: `/v1/rosters/${roster.body.id}`,
+      headers: stack.headers,
+      payload: { schedule: { cron: '*/3 * * * * *' } },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    expect(patched.json().schedule).toMatchObject({ timeZone: 'Europe/Istanbul' });
+
+    const completed = () =>
+      receiver.received.filter(
+        (r) => r.path === '/scheduled' && JSON.parse(r.rawBody).type === 'batch.completed',
+      );
+    await waitFor(() => completed().length >= 1, {
+      timeoutMs: 30_000,
+      message: 'a scheduled batch.completed',
+    });
+    // Stop the schedule before asserting, so later fires do not race the assertions.
+    await stack.api.inject({
+      method: 'PATCH',
+      url: `/v1/rosters/${roster.body.id}`,
+      headers: stack.headers,
+      payload: { schedule: null },
+    });
+
+    const first = completed()[0]!;
+    expect(verified(first, hook.body.secret)).toEqual({ ok: true });
+    const body = JSON.parse(first.rawBody);
+    expect(body.data.batch).toMatchObject({
+      rosterId: roster.body.id,
+      trigger: 'schedule',
+      status: 'completed',
+      total: 2,
+      outcomes: { RISKY: 1, RISKLESS: 1 },
+    });
+    const riskyEvents = receiver.received.filter(
+      (r) =>
+        r.path === '/scheduled' &&
+        JSON.parse(r.rawBody).type === 'check.completed' &&
+        JSON.parse(r.rawBody).data.check.batchId === body.data.batch.id,
+    );
+    expect(riskyEvents.map((r) => JSON.parse(r.rawBody).data.check)).toEqual([
+      expect.objectContaining({
+        reference: 'sched-risky',
+        outcome: 'RISKY',
+        hesCode: expect.stringContaining('*'),
+      }),
+    ]);
+    expect(verified(riskyEvents[0]!, hook.body.secret)).toEqual({ ok: true });
+  });
+
   it('shows a ping that failed three times and then arrived as four attempts', async () => {
     const { body: hook } = await api('POST', '/v1/webhooks', {
       url: receiver.url('/flaky'),
