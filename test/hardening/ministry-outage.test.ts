@@ -120,8 +120,8 @@ describe.skipIf(!PROMETHEUS)('the Ministry down for minutes', () => {
         HES_BASE_URL: `http://127.0.0.1:${outage.port}/services/g2g/test/saglik/hes/`,
         HES_RATE_LIMIT_RPS: '50',
         HES_REQUEST_TIMEOUT_MS: '3000',
-        // Retry budget ≫ outage: up to 60 attempts, backoff capped at 40 s with full jitter (the expected
-        // wait before the 60th attempt is ≈ 20 min; the outage is 130 s).
+        // Retry budget ≫ outage: up to 60 attempts, backoff capped at 40 s with equal jitter (at least
+        // ≈ 19 min before the 60th attempt; the outage is 130 s).
         HES_MAX_ATTEMPTS: '60',
         HES_BACKOFF_BASE_MS: '1000',
         HES_BACKOFF_MAX_MS: '40000',
