@@ -2,11 +2,8 @@
 // real traffic against the sandbox, with deploy/prometheus's job names and alert rules loaded. The series
 // must carry the numbers the run really had, every rule must evaluate, and every dashboard query must be
 // valid PromQL over the scraped data. Skipped, with the reason printed, where the binary is missing.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiKey } from '@hes/core';
 import { waitFor } from '@hes/core/testing';
@@ -20,16 +17,15 @@ import {
   readDashboard,
   readScrapeJobs,
 } from './deploy-files.js';
+import {
+  PROMETHEUS_BIN,
+  type RunningPrometheus,
+  startPrometheus,
+  warnIfNoPrometheus,
+} from './prometheus-runner.js';
 import { type Stack, startStack } from './stack.js';
 
-const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
-const PROMETHEUS = which.status === 0 ? which.stdout.trim() : null;
-if (!PROMETHEUS) {
-  console.warn(
-    'test/deploy/prometheus-scrape.test.ts: the prometheus binary is not on PATH, so the real scrape is ' +
-      'skipped. Install it with `apt-get install -y --no-install-recommends prometheus` (.ci/run does).',
-  );
-}
+warnIfNoPrometheus('test/deploy/prometheus-scrape.test.ts');
 
 const ROSTER_SIZE = 600; // two bulk calls: 500 + 100 codes
 const code = () => {
@@ -37,33 +33,17 @@ const code = () => {
   return Array.from(randomBytes(10), (b) => alphabet[b % alphabet.length]).join('');
 };
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 interface Sample {
   metric: Record<string, string>;
   value: [number, string];
 }
 
-describe.skipIf(!PROMETHEUS)('a real Prometheus scraping the API and the worker', () => {
+describe.skipIf(!PROMETHEUS_BIN)('a real Prometheus scraping the API and the worker', () => {
   let stack: Stack;
-  let prometheus: ChildProcess | undefined;
-  let promUrl = '';
-  let scratch = '';
-  let promLog = '';
+  let prometheus: RunningPrometheus | undefined;
   const accepted = { single: 2, batch: ROSTER_SIZE };
 
-  async function api<T>(path: string): Promise<T> {
-    const res = await fetch(`${promUrl}${path}`);
-    const body = (await res.json()) as { status: string; data: T; error?: string };
-    if (body.status !== 'success') throw new Error(`${path}: ${body.error ?? res.status}`);
-    return body.data;
-  }
+  const api = <T>(path: string): Promise<T> => prometheus!.api<T>(path);
   const query = (q: string) =>
     api<{ resultType: string; result: Sample[] }>(`/api/v1/query?query=${encodeURIComponent(q)}`);
   const scalar = async (q: string): Promise<number> => {
@@ -110,43 +90,10 @@ describe.skipIf(!PROMETHEUS)('a real Prometheus scraping the API and the worker'
     // Prometheus with the repository's job names and rules, the targets on this test's ports.
     const jobs = readScrapeJobs();
     expect([...jobs.keys()]).toEqual(expect.arrayContaining(['hes-api', 'hes-worker']));
-    scratch = mkdtempSync(join(tmpdir(), 'hes-prometheus-'));
-    copyFileSync(join(PROMETHEUS_DIR, 'alerts.yml'), join(scratch, 'alerts.yml'));
-    const target = (url: string) => new URL(url).host;
-    writeFileSync(
-      join(scratch, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        '  - alerts.yml',
-        'scrape_configs:',
-        '  - job_name: hes-api',
-        `    static_configs: [{ targets: ['${target(stack.apiUrl)}'] }]`,
-        '  - job_name: hes-worker',
-        `    static_configs: [{ targets: ['${target(stack.workerMetricsUrl)}'] }]`,
-        '',
-      ].join('\n'),
-    );
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      PROMETHEUS!,
-      [
-        `--config.file=${join(scratch, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(scratch, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prometheus.stdout!.on('data', (d) => {
-      promLog += d;
-    });
-    prometheus.stderr!.on('data', (d) => {
-      promLog += d;
+    prometheus = await startPrometheus({
+      rules: readFileSync(join(PROMETHEUS_DIR, 'alerts.yml'), 'utf8'),
+      apiUrl: stack.apiUrl,
+      workerUrl: stack.workerMetricsUrl,
     });
     // Both targets up, and enough scrapes for rate() over the run.
     await waitFor(
@@ -156,18 +103,13 @@ describe.skipIf(!PROMETHEUS)('a real Prometheus scraping the API and the worker'
       },
       { timeoutMs: 30_000, intervalMs: 250, message: 'Prometheus scraped both targets five times' },
     ).catch((err) => {
-      throw new Error(`${(err as Error).message}\nprometheus log:\n${promLog}`);
+      throw new Error(`${(err as Error).message}\nprometheus log:\n${prometheus!.log()}`);
     });
   }, 120_000);
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.stop();
     await stack?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }, 30_000);
 
   it('has the checks the API accepted and the worker completed', async () => {

@@ -11,35 +11,26 @@
  *   - after recovery every check completes and the alert resolves.
  * Wall time ≈ 4 minutes by design (the outage alone is 130 s); skipped where Prometheus is missing.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSandboxCodes } from '@hes/sandbox';
 import type { WorkerRuntime } from '@hes/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMETHEUS_DIR, parseAlertRules } from '../deploy/deploy-files.js';
+import {
+  freePort,
+  PROMETHEUS_BIN,
+  type RunningPrometheus,
+  startPrometheus,
+  warnIfNoPrometheus,
+} from '../deploy/prometheus-runner.js';
 import { leakedCodes, type Stack, startStack, waitFor } from '../support/stack.js';
 
-const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
-const PROMETHEUS = which.status === 0 ? which.stdout.trim() : null;
-if (!PROMETHEUS)
-  console.warn('test/hardening/ministry-outage.test.ts: no prometheus binary on PATH; skipped');
+warnIfNoPrometheus('test/hardening/ministry-outage.test.ts');
 
 const OUTAGE_5XX_MS = 65_000;
 const OUTAGE_REFUSED_MS = 65_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A TCP proxy to the sandbox that can stop listening (new connections are refused, open ones are cut):
@@ -86,21 +77,13 @@ interface Alert {
   state: 'pending' | 'firing';
 }
 
-describe.skipIf(!PROMETHEUS)('the Ministry down for minutes', () => {
+describe.skipIf(!PROMETHEUS_BIN)('the Ministry down for minutes', () => {
   let stack: Stack;
   let worker: WorkerRuntime;
   let outage: Outage;
-  let prometheus: ChildProcess | undefined;
-  let promUrl = '';
-  let promLog = '';
-  let scratch = '';
+  let prometheus: RunningPrometheus | undefined;
 
-  async function prom<T>(path: string): Promise<T> {
-    const res = await fetch(`${promUrl}${path}`);
-    const body = (await res.json()) as { status: string; data: T; error?: string };
-    if (body.status !== 'success') throw new Error(`${path}: ${body.error ?? res.status}`);
-    return body.data;
-  }
+  const prom = <T>(path: string): Promise<T> => prometheus!.api<T>(path);
   /** The value of a one-series query, or null when it returns nothing. */
   const value = async (q: string): Promise<number | null> => {
     const { result } = await prom<{ result: { value: [number, string] }[] }>(
@@ -139,68 +122,26 @@ describe.skipIf(!PROMETHEUS)('the Ministry down for minutes', () => {
     // whose expression itself needs more than the test can give are not asserted: HesNoCompletionsWhilePending
     // counts 15 one-minute steps of pending work, HesBacklogGrowing compares with 15 minutes ago,
     // HesOldestPendingCheckTooOld needs a check untouched for 10 minutes (each retry touches it).
-    scratch = mkdtempSync(join(tmpdir(), 'hes-outage-prom-'));
     const production = readFileSync(join(PROMETHEUS_DIR, 'alerts.yml'), 'utf8');
     const shortened = production.replace(/^(\s+)for: \S+$/gm, '$1for: 15s');
     const prodRules = parseAlertRules(production);
     const testRules = parseAlertRules(shortened);
     expect(testRules.map((r) => [r.alert, r.expr])).toEqual(prodRules.map((r) => [r.alert, r.expr]));
     expect(testRules.every((r) => r.for === '15s')).toBe(true);
-    writeFileSync(join(scratch, 'alerts.yml'), shortened);
-    const host = (url: string) => new URL(url).host;
-    writeFileSync(
-      join(scratch, 'prometheus.yml'),
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'rule_files:',
-        '  - alerts.yml',
-        'scrape_configs:',
-        '  - job_name: hes-api',
-        `    static_configs: [{ targets: ['${host(apiUrl)}'] }]`,
-        '  - job_name: hes-worker',
-        `    static_configs: [{ targets: ['${host(workerUrl)}'] }]`,
-        '',
-      ].join('\n'),
-    );
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prometheus = spawn(
-      PROMETHEUS!,
-      [
-        `--config.file=${join(scratch, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${join(scratch, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prometheus.stdout!.on('data', (d) => {
-      promLog += d;
-    });
-    prometheus.stderr!.on('data', (d) => {
-      promLog += d;
-    });
+    prometheus = await startPrometheus({ rules: shortened, apiUrl, workerUrl });
     await waitFor(async () => (await value('count(up == 1)')) === 2, {
       timeoutMs: 30_000,
       intervalMs: 250,
       message: 'Prometheus scrapes the API and the worker',
     }).catch((err) => {
-      throw new Error(`${(err as Error).message}\nprometheus log:\n${promLog}`);
+      throw new Error(`${(err as Error).message}\nprometheus log:\n${prometheus!.log()}`);
     });
   }, 120_000);
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null) {
-      const exited = new Promise((resolve) => prometheus!.once('exit', resolve));
-      prometheus.kill('SIGTERM');
-      await exited;
-    }
+    await prometheus?.stop();
     await outage?.down();
     await stack?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }, 60_000);
 
   it('builds a backlog that fails nothing, shows in metrics and alerts, and drains after recovery', async () => {

@@ -19,18 +19,26 @@ export class BatchesRepository {
 
   /**
    * The newest batches first, after `before` (the last one of the previous page); `limit + 1` rows are
-   * read so the caller knows whether more follow. Index (created_at); ties broken by id.
+   * read so the caller knows whether more follow. Index (created_at), or (roster_id, created_at) for a
+   * roster's history; ties broken by id.
    */
-  recent(limit: number, before: { createdAt: Date; id: string } | null): Promise<BatchRow[]> {
+  recent(
+    limit: number,
+    before: { createdAt: Date; id: string } | null,
+    filter: { rosterId?: string } = {},
+  ): Promise<BatchRow[]> {
     return this.#prisma.batch.findMany({
-      where: before
-        ? {
-            OR: [
-              { createdAt: { lt: before.createdAt } },
-              { createdAt: before.createdAt, id: { lt: before.id } },
-            ],
-          }
-        : {},
+      where: {
+        ...(filter.rosterId !== undefined ? { rosterId: filter.rosterId } : {}),
+        ...(before
+          ? {
+              OR: [
+                { createdAt: { lt: before.createdAt } },
+                { createdAt: before.createdAt, id: { lt: before.id } },
+              ],
+            }
+          : {}),
+      },
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
     });

@@ -1,5 +1,4 @@
 import {
-  type BatchRow,
   type CheckKind,
   type CodeVault,
   inTransaction,
@@ -12,7 +11,6 @@ import {
 import { ApiProblem } from '../domain/problem.js';
 import type { TimeKey } from '../domain/roster-cursor.js';
 import type { RosterItem } from '../domain/roster-parsers.js';
-import type { StatusOutcomeCount } from './batches-repository.js';
 
 export type RosterRow = Prisma.RosterModel;
 /** An item as listed: the ciphertext is not even read. */
@@ -187,40 +185,5 @@ export class RostersRepository {
   async delete(id: string): Promise<boolean> {
     const { count } = await this.#prisma.roster.deleteMany({ where: { id } });
     return count > 0;
-  }
-
-  /** The roster's batches, newest first, before `before`; `limit + 1` rows (index roster_id, created_at). */
-  batches(id: string, limit: number, before: TimeKey | null): Promise<BatchRow[]> {
-    return this.#prisma.batch.findMany({
-      where: {
-        rosterId: id,
-        ...(before
-          ? {
-              OR: [
-                { createdAt: { lt: before.createdAt } },
-                { createdAt: before.createdAt, id: { lt: before.id } },
-              ],
-            }
-          : {}),
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: limit + 1,
-    });
-  }
-
-  /** Status/outcome counts of a page of batches in one GROUP BY (index batch_id, status, outcome). */
-  async countsOf(batchIds: readonly string[]): Promise<Map<string, StatusOutcomeCount[]>> {
-    const out = new Map<string, StatusOutcomeCount[]>(batchIds.map((id) => [id, []]));
-    if (batchIds.length === 0) return out;
-    const groups = await this.#prisma.check.groupBy({
-      by: ['batchId', 'status', 'outcome'],
-      where: { batchId: { in: [...batchIds] } },
-      _count: { _all: true },
-    });
-    for (const g of groups) {
-      if (g.batchId !== null)
-        out.get(g.batchId)?.push({ status: g.status, outcome: g.outcome, count: g._count._all });
-    }
-    return out;
   }
 }

@@ -355,8 +355,10 @@ const rosters: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const roster = await found(request.params.id);
       const limit = request.query.limit ?? 50;
-      const rows = await repo.batches(roster.id, limit, decodeTimeCursor('b', request.query.cursor));
-      const counts = await repo.countsOf(rows.slice(0, limit).map((b) => b.id));
+      const rows = await app.batchesRepository.recent(limit, decodeTimeCursor('b', request.query.cursor), {
+        rosterId: roster.id,
+      });
+      const counts = await app.batchesRepository.countsOf(rows.slice(0, limit).map((b) => b.id));
       return page(
         rows,
         limit,
