@@ -1,10 +1,6 @@
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCliProcess } from '@hes/core/testing';
 import type { CliIo } from '../../packages/core/src/cli/io.js';
 import { runHes } from '../../packages/core/src/cli/program.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface CliRun {
   code: number | null;
@@ -52,21 +48,5 @@ export async function runInProcess(argv: string[], options: InProcessOptions): P
 
 /** The real entry point (`pnpm hes …`) as a child process; its stderr is a pipe, not a terminal. */
 export function runChild(argv: string[], env: Record<string, string>): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', join(root, 'packages/core/src/cli/hes.ts'), ...argv],
-      { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, lines: stdout.trimEnd().split('\n') }));
-  });
+  return runCliProcess('hes', argv, env);
 }

@@ -1,6 +1,3 @@
-import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashApiKey, looksLikeApiKey } from '../src/auth/api-keys.js';
@@ -15,10 +12,10 @@ import {
   testServerUrl,
   uniqueDatabaseName,
 } from '../src/testing/index.js';
+import { runCliProcess } from '../src/testing/run-cli-process.js';
 
 // Each spawn starts tsx and the Prisma client: seconds on a loaded machine.
 const SPAWN_TIMEOUT = 90_000;
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 interface Run {
   code: number | null;
@@ -27,25 +24,8 @@ interface Run {
   lines: string[];
 }
 
-function run(entry: 'hes' | 'migrate', args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--conditions=source', '--import', 'tsx', `packages/core/src/cli/${entry}.ts`, ...args],
-      { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, lines: stdout.trimEnd().split('\n') }));
-  });
-}
+const run = (entry: 'hes' | 'migrate', args: string[], env: Record<string, string>): Promise<Run> =>
+  runCliProcess(entry, args, env);
 
 /** runHes in-process, for the argument handling that needs no database. */
 async function runInProcess(argv: string[], env: NodeJS.ProcessEnv = {}) {
