@@ -2,9 +2,9 @@
 // alert rules, 1 s scrape and evaluation, targets on the test's own ports, a scratch data directory.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/stack.js';
 
 const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
 /** The prometheus binary, or null when it is not installed (.ci/run installs it). */
@@ -18,17 +18,6 @@ export function warnIfNoPrometheus(file: string): void {
         '`apt-get install -y --no-install-recommends prometheus` (.ci/run does).',
     );
   }
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface RunningPrometheus {

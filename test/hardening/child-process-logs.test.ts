@@ -132,7 +132,11 @@ describe('child-process logs', () => {
     const exited = new Promise((resolve) => first!.once('exit', resolve));
     first!.kill('SIGTERM');
     await exited;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The pipes may still hold the last lines when 'exit' fires: wait for them, not for a fixed time.
+    await waitFor(() => linesOf(first!).some((l) => l.includes('"worker stopped"')), {
+      timeoutMs: 5_000,
+      message: "the stopped worker's last log line",
+    });
 
     // The capture works: each process wrote lines; the API one per request at least.
     expect(linesOf(api).length).toBeGreaterThanOrEqual(4 + 2 + refused.length);

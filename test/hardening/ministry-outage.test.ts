@@ -19,13 +19,12 @@ import type { WorkerRuntime } from '@hes/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROMETHEUS_DIR, parseAlertRules } from '../deploy/deploy-files.js';
 import {
-  freePort,
   PROMETHEUS_BIN,
   type RunningPrometheus,
   startPrometheus,
   warnIfNoPrometheus,
 } from '../deploy/prometheus-runner.js';
-import { leakedCodes, type Stack, startStack, waitFor } from '../support/stack.js';
+import { freePort, leakedCodes, type Stack, startStack, waitFor } from '../support/stack.js';
 
 warnIfNoPrometheus('test/hardening/ministry-outage.test.ts');
 

@@ -6,26 +6,14 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkerRuntime } from '@hes/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Stack } from '../support/stack.js';
+import { freePort, type Stack } from '../support/stack.js';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const IS_ROOT = process.getuid?.() === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a PostgreSQL binary as the postgres user (initdb refuses root). */
 function pgRun(binary: string, args: string[]) {

@@ -207,7 +207,8 @@ export async function startStack(label: string, options: StackOptions = {}): Pro
   };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (for a process the test starts itself). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
