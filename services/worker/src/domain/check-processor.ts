@@ -259,7 +259,7 @@ export class CheckProcessor {
    * reconciler forever. When PostgreSQL itself is the reason this write fails too, the checks stay
    * pending and the reconciler re-drives them once it is back, which is then the right thing.
    */
-  async failExhausted(checkIds: readonly string[], batchIds: (string | null)[], errorClass: string) {
+  async failProcessing(checkIds: readonly string[], batchIds: (string | null)[], errorClass: string) {
     return this.#finish(
       checkIds.map((id) => failedProcessing(id, errorClass)),
       batchIds,

@@ -23,7 +23,7 @@ async function failPoisonJob(
   const bulk = 'checkIds' in data;
   const ids = bulk ? data.checkIds : [data.checkId];
   try {
-    const report = await o.processor.failExhausted(ids, bulk ? [data.batchId] : [], errorClass);
+    const report = await o.processor.failProcessing(ids, bulk ? [data.batchId] : [], errorClass);
     log.error({ failed: report.failed }, 'checks failed: processing kept failing and attempts are used up');
   } catch (err) {
     // Typically PostgreSQL is down: the checks stay pending and the reconciler re-drives them later.
