@@ -72,6 +72,19 @@ class ArrivalRing {
     return best;
   }
 
+  /**
+   * The shortest time spanned by `n` + 1 consecutive arrivals (null when fewer arrived). With a limit of
+   * n per second it must stay at or above 1000 ms; how far above is the client's headroom for jitter.
+   */
+  tightestSpan(n: number): number | null {
+    if (n < 1 || this.#count <= n) return null;
+    const start = (this.#next - this.#count + this.capacity) % this.capacity;
+    const at = (i: number): number => this.#times[(start + i) % this.capacity]!;
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = n; i < this.#count; i++) best = Math.min(best, at(i) - at(i - n));
+    return best;
+  }
+
   clear(): void {
     this.#next = 0;
     this.#count = 0;
@@ -173,6 +186,11 @@ export class SandboxStats {
   /** Most arrivals within any window of `ms`, over the last `arrivalHistory` arrivals of that kind. */
   maxInWindow(ms: number, kind: 'all' | 'accepted' = 'all'): number {
     return (kind === 'all' ? this.#all : this.#accepted).maxInWindow(ms);
+  }
+
+  /** Shortest span of `n` + 1 consecutive arrivals of that kind (see ArrivalRing.tightestSpan). */
+  tightestSpan(n: number, kind: 'all' | 'accepted' = 'all'): number | null {
+    return (kind === 'all' ? this.#all : this.#accepted).tightestSpan(n);
   }
 
   snapshot(): SandboxStatsSnapshot {

@@ -171,6 +171,27 @@ describe('peak requests per second', () => {
   });
 });
 
+describe('tightest span of n + 1 consecutive arrivals', () => {
+  it('is the shortest time covering n + 1 arrivals, null until n + 1 arrived', () => {
+    const stats = new SandboxStats();
+    const times = [0, 400, 1100, 1300, 1450, 2600];
+    for (const [i, t] of times.entries()) {
+      stats.recordArrival(t);
+      if (i % 2 === 0) stats.recordAccepted(t);
+    }
+    // Spans of three arrivals: 1100, 900, 350, 1300 → 350 (1100..1450).
+    expect(stats.tightestSpan(2)).toBe(350);
+    expect(stats.tightestSpan(1)).toBe(150);
+    expect(stats.tightestSpan(5)).toBe(2600);
+    expect(stats.tightestSpan(6)).toBeNull();
+    // Accepted: 0, 1100, 1450.
+    expect(stats.tightestSpan(1, 'accepted')).toBe(350);
+    expect(stats.tightestSpan(3, 'accepted')).toBeNull();
+    // A span under 1000 ms for n + 1 arrivals is exactly a peak above n.
+    expect(stats.tightestSpan(2)! < 1000).toBe(stats.maxInWindow(1000) > 2);
+  });
+});
+
 describe('SandboxStats bounds', () => {
   it(`keeps the last ${BULK_SIZES_KEPT} bulk sizes while sum and max cover all calls`, () => {
     const stats = new SandboxStats();

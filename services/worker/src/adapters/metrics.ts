@@ -21,6 +21,8 @@ export class WorkerMetrics {
   readonly rateLimitRps: Gauge;
   readonly throttlePauses: Counter;
   readonly lateSlots: Counter;
+  readonly lateDepartures: Counter;
+  readonly lateDepartureSeconds: Counter;
   readonly checksCompleted: Counter<'kind' | 'outcome'>;
   readonly checksFailed: Counter<'kind' | 'code'>;
   readonly retries: Counter;
@@ -66,7 +68,17 @@ export class WorkerMetrics {
     });
     this.lateSlots = new Counter({
       name: 'hes_worker_rate_limit_late_slots_total',
-      help: 'Rate-limit slots given up because the request would have left too late (event-loop lag)',
+      help: 'Rate-limit slots given up because the request would have left too late to be absorbed (event-loop lag)',
+      registers,
+    });
+    this.lateDepartures = new Counter({
+      name: 'hes_worker_rate_limit_late_departures_total',
+      help: 'Requests that left later than a quarter of the margin after their slot; the fleet schedule moved by the excess',
+      registers,
+    });
+    this.lateDepartureSeconds = new Counter({
+      name: 'hes_worker_rate_limit_late_departure_seconds_total',
+      help: 'Sum of those excesses: rate-limit capacity lost to late departures',
       registers,
     });
     new Gauge({

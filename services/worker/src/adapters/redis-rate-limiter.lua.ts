@@ -3,12 +3,17 @@
  */
 export const RATE_LIMITER_LUA = `
 -- GCRA / virtual scheduling, one shared schedule for the whole worker fleet (SPEC §5).
--- KEYS[1] theoretical arrival time (ms, string), KEYS[2] pause-until (ms, string)
--- ARGV[1] mode: 'reserve' | 'confirm' | 'pause'
--- ARGV[2] interval ms between requests (reserve, confirm) or pause length ms (pause)
+-- KEYS[1] theoretical arrival time (ms, string), KEYS[2] pause-until (ms, string),
+-- KEYS[3] how many slots were handed out (the sequence number of the last one)
+-- ARGV[1] mode: 'reserve' | 'confirm' | 'pause' | 'late'
+-- ARGV[2] interval ms between requests (reserve), pause length ms (pause), the caller's slot (confirm, late)
 -- ARGV[3] clock override in ms ('' = Redis TIME, the fleet's shared clock; tests inject one)
 -- ARGV[4] the latest schedule this process has seen: if Redis lost the key (flush, failover), slots
 --         this process still holds are not handed out a second time
+-- ARGV[5] the interval (confirm, late), ARGV[6] (late) the requests per second
+-- ARGV[7] (late) ms between this script and the request really leaving, added to the lateness
+-- ARGV[8] (late) the late slot's sequence number
+-- ARGV[9] (late) lateness the margin absorbs (a quarter of it); only what exceeds it moves the schedule
 
 -- Lua numbers are truncated to integers on return, so times go back as strings.
 local now
@@ -25,17 +30,37 @@ local function reserve(interval)
   -- The next free slot: never before now, never before the previous slot + interval, never in a pause.
   local slot = math.max(now, tat, pause)
   local nextTat = slot + interval
-  redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 60000)
-  return { 'slot', string.format('%.3f', slot - now), string.format('%.3f', now), string.format('%.3f', nextTat) }
+  local ttl = math.ceil(nextTat - now) + 60000
+  redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', ttl)
+  local seq = redis.call('INCR', KEYS[3])
+  redis.call('PEXPIRE', KEYS[3], ttl)
+  return { 'slot', string.format('%.3f', slot - now), string.format('%.3f', now), string.format('%.3f', nextTat), tostring(seq) }
 end
 
 local mode = ARGV[1]
 if mode == 'reserve' then
   return reserve(tonumber(ARGV[2]))
 elseif mode == 'confirm' then
-  -- Called when a caller wakes up at its slot: a pause that began while it slept voids the slot.
-  if pause > now then return reserve(tonumber(ARGV[2])) end
+  -- Called when a caller wakes up just before its slot: a pause that began while it slept and is still
+  -- on at the slot voids it.
+  if pause > tonumber(ARGV[2]) then return reserve(tonumber(ARGV[5])) end
   return { 'go', '0', string.format('%.3f', now) }
+elseif mode == 'late' then
+  -- A request about to leave more than ARGV[9] after its slot (the caller does not ask for less: the
+  -- margin absorbs it). The window stays safe if the slot rps places after this one is at least rps
+  -- intervals minus ARGV[9] after the real departure; while that slot is not handed
+  -- out yet, moving the schedule by the excess guarantees it. Once it is (or the count was lost with
+  -- Redis's data), the slot is forfeit and the caller reserves a new one.
+  local slot = tonumber(ARGV[2])
+  local late = now - slot + tonumber(ARGV[7]) - tonumber(ARGV[9])
+  if late <= 0 then return { 'go', '0', string.format('%.3f', now) } end
+  local after = tonumber(redis.call('GET', KEYS[3]) or '0') - tonumber(ARGV[8])
+  if after < 0 or after >= tonumber(ARGV[6]) then
+    return { 'forfeit', string.format('%.3f', late), string.format('%.3f', now) }
+  end
+  local nextTat = tat + late
+  redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 60000)
+  return { 'late', string.format('%.3f', late), string.format('%.3f', now), string.format('%.3f', nextTat) }
 else
   local untilMs = now + tonumber(ARGV[2])
   if untilMs > pause then

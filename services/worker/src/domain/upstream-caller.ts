@@ -93,11 +93,19 @@ export class UpstreamCaller {
         if (signals.drain.aborted) throw new ReturnToQueueError();
         throw err;
       }
-      const late = limiter.isLate(reservation);
-      if (rejectedMeanwhile || late) {
+      if (rejectedMeanwhile) {
         if (admission === 'probe') await circuit.releaseProbe();
-        if (late) metrics.lateSlots.inc();
         continue;
+      }
+      const departure = await limiter.depart(reservation);
+      if (departure.state === 'forfeit') {
+        if (admission === 'probe') await circuit.releaseProbe();
+        metrics.lateSlots.inc();
+        continue;
+      }
+      if (departure.state === 'late') {
+        metrics.lateDepartures.inc();
+        metrics.lateDepartureSeconds.inc(departure.lateMs / 1000);
       }
 
       const stopTimer = metrics.upstreamDuration.startTimer({ endpoint });
