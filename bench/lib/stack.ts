@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
@@ -71,14 +72,38 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Spawns a TypeScript entry point as production does (`--conditions=source --import tsx`). */
+/**
+ * The worker's V8 heap flags as production starts it: taken from `pnpm start:worker` (package.json), the
+ * one place they are written besides the Dockerfile (test/deploy/worker-heap.test.ts keeps both equal).
+ */
+export function workerNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  return pkg.scripts['start:worker']?.match(/--max-[a-z-]+=\d+/g) ?? [];
+}
+
+/** Spawns a TypeScript entry point under tsx (`--conditions=source --import tsx`): bench helpers. */
 export function spawnTs(
   name: string,
   entry: string,
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Child & { lines: Interface } {
-  const args = [...nodeArgs, '--conditions=source', '--import', 'tsx', join(ROOT, entry)];
+  return spawnNode(name, [...nodeArgs, '--conditions=source', '--import', 'tsx', join(ROOT, entry)], env);
+}
+
+/** Spawns a compiled service entry (`services/<name>/dist/…`, built by bench/run.ts) as production does. */
+export function spawnBuilt(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Child & { lines: Interface } {
+  return spawnNode(name, [...nodeArgs, '--enable-source-maps', join(ROOT, entry)], env);
+}
+
+function spawnNode(name: string, args: string[], env: Record<string, string>): Child & { lines: Interface } {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -197,9 +222,9 @@ export async function startBenchStack(label: string, options: BenchStackOptions 
       const port = await freePort();
       // BENCH_API_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the API only.
       const nodeArgs = process.env.BENCH_API_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-      const c = spawnTs(
+      const c = spawnBuilt(
         'api',
-        'services/api/src/server.ts',
+        'services/api/dist/server.js',
         { ...env, PORT: String(port), HOST: '127.0.0.1', ...extra },
         nodeArgs,
       );
@@ -220,7 +245,10 @@ export async function startBenchStack(label: string, options: BenchStackOptions 
     async startWorker(extra = {}) {
       // BENCH_WORKER_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) profiles the workers only.
       const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-      const c = spawnTs('worker', 'services/worker/src/main.ts', { ...env, ...extra }, nodeArgs);
+      const c = spawnBuilt('worker', 'services/worker/dist/main.js', { ...env, ...extra }, [
+        ...workerNodeFlags(),
+        ...nodeArgs,
+      ]);
       children.push(c);
       const started = await waitForLine(c, 'worker started', 60_000);
       const port = (JSON.parse(started) as { metricsPort?: number }).metricsPort;

@@ -124,7 +124,7 @@ export const growth: Scenario = {
         w.peakMb,
         'MiB',
         { op: '<=', value: 256 },
-        `idle at start ${round(w.startMb, 0)} MiB, under tsx`,
+        `idle at start ${round(w.startMb, 0)} MiB; compiled, heap flags of pnpm start:worker`,
       );
       rec.figure(`API peak RSS, ${flowBatches} × 100 000 submissions`, a.peakMb, 'MiB');
       rec.figure(
