@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
@@ -6,6 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 export class Delays {
   readonly #controller = new AbortController();
+
+  constructor() {
+    // One listener per delayed request in flight (removed when its delay ends): 50 concurrent clients
+    // are not a leak, and Node's warning at 11 would say they were.
+    setMaxListeners(0, this.#controller.signal);
+  }
 
   wait(ms: number): Promise<void> {
     if (ms <= 0 || this.#controller.signal.aborted) return Promise.resolve();
