@@ -14,6 +14,7 @@ import {
   createApiKey,
   findActiveKeyByHash,
   findActiveKeyByHashPg,
+  findActiveKeysByHashPg,
   InvalidApiKeyNameError,
   listApiKeys,
   revokeApiKey,
@@ -195,6 +196,21 @@ describe('api keys repository', () => {
       await revokeApiKey(db.prisma, created.id);
       // The same pooled connection, the same prepared statement: no cache in between.
       expect(await findActiveKeyByHashPg(pool, hashApiKey(created.key))).toBeNull();
+
+      // Several hashes in one statement (the API coalesces concurrent lookups): answers in the order
+      // asked, duplicates answered each time, unknown / malformed / revoked → null.
+      const other = await createApiKey(db.prisma, { name: 'pg-other', scopes: ['checks:read'] });
+      const otherHash = hashApiKey(other.key);
+      const many = await findActiveKeysByHashPg(pool, [
+        otherHash,
+        hashApiKey(created.key),
+        'not-a-hash',
+        otherHash,
+        hashApiKey(`${other.key}x`),
+      ]);
+      expect(many.map((k) => k?.id ?? null)).toEqual([other.id, null, null, other.id, null]);
+      expect(many[0]).toEqual(await findActiveKeyByHash(db.prisma, otherHash));
+      expect(await findActiveKeysByHashPg(pool, [])).toEqual([]);
 
       const at = new Date('2026-02-03T04:05:06.789Z');
       expect(await touchLastUsedPg(pool, created.id, at)).toBe(true);

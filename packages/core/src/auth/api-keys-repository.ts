@@ -164,15 +164,31 @@ interface ApiKeyPgRow extends Record<string, unknown> {
  * the very next request.
  */
 export async function findActiveKeyByHashPg(db: PgQueryable, hash: string): Promise<ApiKeyView | null> {
-  if (!SHA256_HEX.test(hash)) return null;
+  return (await findActiveKeysByHashPg(db, [hash]))[0] ?? null;
+}
+
+/**
+ * `findActiveKeyByHashPg` for several hashes in one statement (the API coalesces the lookups of
+ * requests that arrive together); answers in the order asked, duplicates included.
+ */
+export async function findActiveKeysByHashPg(
+  db: PgQueryable,
+  hashes: readonly string[],
+): Promise<(ApiKeyView | null)[]> {
+  const valid = [...new Set(hashes.filter((h) => SHA256_HEX.test(h)))];
+  if (valid.length === 0) return hashes.map(() => null);
   const { rows } = await db.query<ApiKeyPgRow>({
-    name: 'hes_api_key_by_hash',
+    name: 'hes_api_keys_by_hash',
     text: `SELECT id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at
-           FROM api_keys WHERE hash = $1`,
-    values: [hash],
+           FROM api_keys WHERE hash = ANY($1::text[])`,
+    values: [valid],
   });
-  const row = rows[0];
-  if (!row || row.revoked_at !== null) return null;
+  const byHash = new Map(rows.map((r) => [r.hash, r]));
+  return hashes.map((hash) => activeView(byHash.get(hash), hash));
+}
+
+function activeView(row: ApiKeyPgRow | undefined, hash: string): ApiKeyView | null {
+  if (!row || row.revoked_at !== null || !SHA256_HEX.test(hash)) return null;
   // Same constant-time comparison as findActiveKeyByHash.
   const expected = Buffer.from(row.hash, 'hex');
   const given = Buffer.from(hash, 'hex');

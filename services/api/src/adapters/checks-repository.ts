@@ -1,4 +1,5 @@
 import type { CheckKind, CheckOutcome, CheckRow, CheckStatus, PgPool, PrismaClient } from '@hes/core';
+import { coalescer } from './coalescer.js';
 
 /** A single check as the intake stores it; every other column takes its default. */
 export interface NewCheck {
@@ -74,6 +75,7 @@ interface CheckPgRow {
 }
 
 interface InsertedPgRow {
+  id: string;
   seq: string;
   created_at: Date;
   updated_at: Date;
@@ -88,7 +90,34 @@ const COLUMNS = `id, seq, kind, status, outcome, code_hmac, code_masked, NULL::b
 const INSERT_CHECK = `INSERT INTO checks (id, kind, status, code_cipher, code_hmac, code_masked, reference,
     identity_last3, visit, job_id, request_id, api_key_id)
   VALUES ($1::uuid, $2::"CheckKind", $3::"CheckStatus", $4, $5, $6, $7, $8, $9::jsonb, $10, $11, $12::uuid)
-  RETURNING seq, created_at, updated_at`;
+  RETURNING id, seq, created_at, updated_at`;
+
+/** INSERT_CHECK for the checks of requests that arrived together: one statement, one commit. */
+const INSERT_CHECKS = `INSERT INTO checks (id, kind, status, code_cipher, code_hmac, code_masked, reference,
+    identity_last3, visit, job_id, request_id, api_key_id)
+  SELECT * FROM unnest($1::uuid[], $2::"CheckKind"[], $3::"CheckStatus"[], $4::bytea[], $5::text[],
+    $6::text[], $7::text[], $8::text[], $9::jsonb[], $10::text[], $11::text[], $12::uuid[])
+  RETURNING id, seq, created_at, updated_at`;
+
+/** The INSERT_CHECK parameters of one check. */
+function insertValues(check: NewCheck): unknown[] {
+  return [
+    check.id,
+    check.kind,
+    check.status,
+    Buffer.from(check.codeCipher.buffer, check.codeCipher.byteOffset, check.codeCipher.byteLength),
+    check.codeHmac,
+    check.codeMasked,
+    check.reference,
+    check.identityLast3,
+    check.visit === undefined ? null : JSON.stringify(check.visit),
+    check.jobId,
+    check.requestId,
+    check.apiKeyId,
+  ];
+}
+
+const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
  * The row as inserted: the columns the database fills in come back from RETURNING, the rest is what
@@ -166,10 +195,44 @@ function toCheckRow(r: CheckPgRow): CheckRow {
 export class ChecksRepository {
   readonly #prisma: PrismaClient;
   readonly #pool: PgPool;
+  /** Checks without an Idempotency-Key from requests that arrive together: one INSERT for all. */
+  readonly #inserts = coalescer((checks: readonly NewCheck[]) => this.#insertMany(checks));
 
   constructor(prisma: PrismaClient, pool: PgPool) {
     this.#prisma = prisma;
     this.#pool = pool;
+  }
+
+  async #insertOne(check: NewCheck): Promise<InsertedPgRow> {
+    const { rows } = await this.#pool.query<InsertedPgRow>({
+      name: 'hes_check_insert',
+      text: INSERT_CHECK,
+      values: insertValues(check),
+    });
+    return rows[0]!;
+  }
+
+  async #insertMany(checks: readonly NewCheck[]): Promise<(InsertedPgRow | Error)[]> {
+    if (checks.length === 1) return [await this.#insertOne(checks[0]!).catch(toError)];
+    const columns: unknown[][] = Array.from({ length: 12 }, () => new Array(checks.length));
+    checks.forEach((check, i) => {
+      insertValues(check).forEach((value, c) => {
+        columns[c]![i] = value;
+      });
+    });
+    try {
+      const { rows } = await this.#pool.query<InsertedPgRow>({
+        name: 'hes_checks_insert_many',
+        text: INSERT_CHECKS,
+        values: columns,
+      });
+      const byId = new Map(rows.map((r) => [r.id, r]));
+      return checks.map((c) => byId.get(c.id) ?? new Error(`check ${c.id} missing from RETURNING`));
+    } catch {
+      // One statement stood for several requests: whatever failed it, each gets its own answer (its
+      // own error, or its row if only another request's check was at fault).
+      return Promise.all(checks.map((c) => this.#insertOne(c).catch(toError)));
+    }
   }
 
   async findById(id: string): Promise<CheckRow | null> {
@@ -198,28 +261,8 @@ export class ChecksRepository {
    * taken and rolls its own check back.
    */
   async insert(check: NewCheck, claim?: IdempotencyClaim): Promise<InsertResult> {
-    const insert = {
-      name: 'hes_check_insert',
-      text: INSERT_CHECK,
-      values: [
-        check.id,
-        check.kind,
-        check.status,
-        Buffer.from(check.codeCipher.buffer, check.codeCipher.byteOffset, check.codeCipher.byteLength),
-        check.codeHmac,
-        check.codeMasked,
-        check.reference,
-        check.identityLast3,
-        check.visit === undefined ? null : JSON.stringify(check.visit),
-        check.jobId,
-        check.requestId,
-        check.apiKeyId,
-      ],
-    };
-    if (!claim) {
-      const { rows } = await this.#pool.query<InsertedPgRow>(insert);
-      return { status: 'created', row: insertedRow(check, rows[0]!) };
-    }
+    if (!claim) return { status: 'created', row: insertedRow(check, await this.#inserts.load(check)) };
+    const insert = { name: 'hes_check_insert', text: INSERT_CHECK, values: insertValues(check) };
     const client = await this.#pool.connect();
     let created: CheckRow | null = null;
     try {

@@ -1,5 +1,6 @@
 import { type ChecksQueue, enqueuePlanned, type PlannedJob, type RetryPolicy } from '@hes/core';
 import type { FastifyBaseLogger } from 'fastify';
+import { coalescer } from './coalescer.js';
 
 /**
  * Enqueues planned jobs after their checks are committed. A failure (Redis down or slow) is logged and
@@ -17,6 +18,14 @@ export class JobQueue {
   readonly #policy: RetryPolicy;
   readonly #connected: () => boolean;
   readonly #timeoutMs: number;
+  /** Single checks' jobs from requests that arrive together: one `addBulk`, one Redis round trip. */
+  readonly #singles = coalescer(async (calls: readonly { job: PlannedJob; log: FastifyBaseLogger }[]) => {
+    const ok = await this.#add(
+      calls.map((c) => c.job),
+      calls[0]!.log,
+    );
+    return calls.map(() => ok);
+  });
 
   constructor(queue: ChecksQueue, policy: RetryPolicy, options: JobQueueOptions) {
     this.#queue = queue;
@@ -31,6 +40,11 @@ export class JobQueue {
 
   async enqueue(jobs: readonly PlannedJob[], log: FastifyBaseLogger): Promise<boolean> {
     if (jobs.length === 0) return true;
+    if (jobs.length === 1) return this.#singles.load({ job: jobs[0]!, log });
+    return this.#add(jobs, log);
+  }
+
+  async #add(jobs: readonly PlannedJob[], log: FastifyBaseLogger): Promise<boolean> {
     // BullMQ waits for a connection that is down instead of failing; the caller must not wait with it.
     if (!this.#connected()) {
       log.warn(

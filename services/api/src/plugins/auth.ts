@@ -1,6 +1,7 @@
-import { findActiveKeyByHashPg, hashApiKey, type Scope, touchLastUsedPg } from '@hes/core';
+import { findActiveKeysByHashPg, hashApiKey, type Scope, touchLastUsedPg } from '@hes/core';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
+import { coalescer } from '../adapters/coalescer.js';
 import { ApiProblem } from '../domain/problem.js';
 
 export interface Principal {
@@ -40,6 +41,9 @@ export default fp<AuthOptions>(
     const touchIntervalMs = opts.touchIntervalMs ?? 60_000;
     const now = opts.now ?? Date.now;
     const lastTouched = new Map<string, number>();
+    // Requests that arrive together share one lookup statement. Still uncached: a request whose
+    // lookup starts after a revocation committed is refused.
+    const keys = coalescer((hashes: readonly string[]) => findActiveKeysByHashPg(app.pgPool, hashes));
 
     // last_used_at is informational: at most one write per key and minute per process, never awaited.
     function touch(request: FastifyRequest, keyId: string) {
@@ -62,8 +66,7 @@ export default fp<AuthOptions>(
           headers: { 'www-authenticate': header ? `${REALM}, error="invalid_request"` : REALM },
         });
       }
-      // Through the pg pool with a prepared statement: uncached, so a revocation applies at once.
-      const key = await findActiveKeyByHashPg(app.pgPool, hashApiKey(token));
+      const key = await keys.load(hashApiKey(token));
       if (!key) {
         throw new ApiProblem('UNAUTHORIZED', {
           detail: 'The API key is unknown or revoked',
