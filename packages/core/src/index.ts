@@ -6,6 +6,7 @@ export * from './batches/batch-store.js';
 export * from './batches/check-chunks.js';
 export * from './batches/create-batch.js';
 export * from './batches/intake-code.js';
+export * from './coalescer.js';
 export * from './config/env.js';
 export * from './config/gateway-config.js';
 export * from './crypto/code-vault.js';

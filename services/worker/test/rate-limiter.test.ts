@@ -141,6 +141,19 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     expect(next.slotAt).toBeCloseTo(late.slotAt + 104 + 22, 6);
   });
 
+  it('a run of equally late departures moves the schedule once, not once each', async () => {
+    const { clock, a, b } = fleet(10, 40);
+    const held = [await a.acquire(), await b.acquire(), await a.acquire(), await b.acquire()];
+    for (const r of held) {
+      clock.t = r.slotAt + 30;
+      // Only the first needs the schedule moved (by 30 + 2 − 10); the others are covered by that move.
+      expect(await (r === held[1] || r === held[3] ? b : a).depart(r)).toEqual(
+        r === held[0] ? { state: 'late', lateMs: 22 } : { state: 'on-time' },
+      );
+    }
+    expect((await a.acquire()).slotAt).toBeCloseTo(held[3]!.slotAt + 104 + 22, 6);
+  });
+
   it('forfeits a late slot once the slot rps places after it is handed out (its lateness can no longer be absorbed)', async () => {
     const { clock, a, b } = fleet(4);
     const mine = await a.acquire();

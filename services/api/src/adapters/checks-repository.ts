@@ -1,5 +1,12 @@
-import type { CheckKind, CheckOutcome, CheckRow, CheckStatus, PgPool, PrismaClient } from '@hes/core';
-import { coalescer } from './coalescer.js';
+import {
+  type CheckKind,
+  type CheckOutcome,
+  type CheckRow,
+  type CheckStatus,
+  coalescer,
+  type PgPool,
+  type PrismaClient,
+} from '@hes/core';
 
 /** A single check as the intake stores it; every other column takes its default. */
 export interface NewCheck {
@@ -117,6 +124,8 @@ function insertValues(check: NewCheck): unknown[] {
   ];
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /**
@@ -197,6 +206,7 @@ export class ChecksRepository {
   readonly #pool: PgPool;
   /** Checks without an Idempotency-Key from requests that arrive together: one INSERT for all. */
   readonly #inserts = coalescer((checks: readonly NewCheck[]) => this.#insertMany(checks));
+  readonly #reads = coalescer((ids: readonly string[]) => this.#findEach(ids));
 
   constructor(prisma: PrismaClient, pool: PgPool) {
     this.#prisma = prisma;
@@ -235,13 +245,22 @@ export class ChecksRepository {
     }
   }
 
+  /** Reads of requests that arrive together (`?wait=` answers woken by one event burst) share one SELECT. */
   async findById(id: string): Promise<CheckRow | null> {
+    return UUID.test(id) ? this.#reads.load(id.toLowerCase()) : null;
+  }
+
+  async #findEach(ids: readonly string[]): Promise<(CheckRow | null)[]> {
     const { rows } = await this.#pool.query<CheckPgRow>({
-      name: 'hes_check_by_id',
-      text: `SELECT ${COLUMNS} FROM checks WHERE id = $1::uuid`,
-      values: [id],
+      name: 'hes_checks_by_id',
+      text: `SELECT ${COLUMNS} FROM checks WHERE id = ANY($1::uuid[])`,
+      values: [[...new Set(ids)]],
     });
-    return rows[0] ? toCheckRow(rows[0]) : null;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const row = byId.get(id);
+      return row ? toCheckRow(row) : null;
+    });
   }
 
   async findIdempotency(apiKeyId: string, key: string): Promise<IdempotencyRecordView | null> {

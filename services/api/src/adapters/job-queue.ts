@@ -1,6 +1,5 @@
-import { type ChecksQueue, enqueuePlanned, type PlannedJob, type RetryPolicy } from '@hes/core';
+import { type ChecksQueue, coalescer, enqueuePlanned, type PlannedJob, type RetryPolicy } from '@hes/core';
 import type { FastifyBaseLogger } from 'fastify';
-import { coalescer } from './coalescer.js';
 
 /**
  * Enqueues planned jobs after their checks are committed. A failure (Redis down or slow) is logged and

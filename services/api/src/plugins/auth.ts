@@ -1,7 +1,6 @@
-import { findActiveKeysByHashPg, hashApiKey, type Scope, touchLastUsedPg } from '@hes/core';
+import { coalescer, findActiveKeysByHashPg, hashApiKey, type Scope, touchLastUsedPg } from '@hes/core';
 import type { FastifyInstance, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { coalescer } from '../adapters/coalescer.js';
 import { ApiProblem } from '../domain/problem.js';
 
 export interface Principal {

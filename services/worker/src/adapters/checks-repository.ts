@@ -1,4 +1,4 @@
-import type { CheckKind, CheckOutcome, PgPool } from '@hes/core';
+import { type CheckKind, type CheckOutcome, coalescer, type PgPool } from '@hes/core';
 
 /** A pending check as a job sees it after claiming it. */
 export interface ClaimedCheck {
@@ -126,6 +126,12 @@ const STALE_CURSOR = `DECLARE hes_stale NO SCROLL CURSOR FOR
 export class ChecksRepository {
   readonly #db: PgPool;
   readonly #claimDb: PgPool;
+  /**
+   * Single-check jobs (one check each) that claim or finish together share one statement: at 50
+   * waiting clients that is most of the worker's SQL. Bulk jobs already write their 500 rows at once.
+   */
+  readonly #singleClaims = coalescer((ids: readonly string[]) => this.#claimEach(ids));
+  readonly #singleResults = coalescer((results: readonly FinalResult[]) => this.#writeEach(results));
 
   /**
    * `claimDb` (default `db`) may be a pool with `synchronous_commit=off`: a claim lost in a PostgreSQL
@@ -148,6 +154,26 @@ export class ChecksRepository {
   /** Marks the job's still-pending checks `processing`, counts the attempt, and returns them: one UPDATE. */
   async claim(ids: readonly string[]): Promise<ClaimedCheck[]> {
     if (ids.length === 0) return [];
+    if (ids.length === 1) {
+      const claimed = await this.#singleClaims.load(ids[0]!);
+      return claimed ? [claimed] : [];
+    }
+    return this.#claimNow(ids);
+  }
+
+  /** Each caller's one id: its claimed row, or null when the check is no longer pending. */
+  async #claimEach(ids: readonly string[]): Promise<(ClaimedCheck | null)[]> {
+    const rows = await this.#claimNow([...new Set(ids)]);
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    // The same check in two jobs at once (a re-drive racing its original): the first caller has it.
+    return ids.map((id) => {
+      const row = byId.get(id) ?? null;
+      byId.delete(id);
+      return row;
+    });
+  }
+
+  async #claimNow(ids: readonly string[]): Promise<ClaimedCheck[]> {
     const { rows } = await this.#run<{
       id: string;
       kind: CheckKind;
@@ -183,6 +209,41 @@ export class ChecksRepository {
    */
   async writeFinal(results: readonly FinalResult[]): Promise<FinalizedRow[]> {
     if (results.length === 0) return [];
+    if (results.length === 1) {
+      const written = await this.#singleResults.load(results[0]!);
+      return written ? [written] : [];
+    }
+    return this.#writeNow(results);
+  }
+
+  /**
+   * Each caller's one result: its finalised row, or null when the check was final already. A check
+   * twice in one statement would be written once but reported to both; its second result waits for
+   * the next statement, where the status guard turns it away as it would have alone.
+   */
+  async #writeEach(results: readonly FinalResult[]): Promise<(FinalizedRow | Error | null)[]> {
+    const seen = new Set<string>();
+    const now: FinalResult[] = [];
+    const later: number[] = [];
+    results.forEach((r, i) => {
+      if (seen.has(r.id)) later.push(i);
+      else {
+        seen.add(r.id);
+        now.push(r);
+      }
+    });
+    const byId = new Map((await this.#writeNow(now)).map((row) => [row.id, row]));
+    const answers: (FinalizedRow | Error | null)[] = results.map((r) => byId.get(r.id) ?? null);
+    for (const i of later) {
+      answers[i] = await this.#writeNow([results[i]!]).then(
+        (rows) => rows[0] ?? null,
+        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+      );
+    }
+    return answers;
+  }
+
+  async #writeNow(results: readonly FinalResult[]): Promise<FinalizedRow[]> {
     const doc = JSON.stringify(
       results.map((r) =>
         r.status === 'completed'

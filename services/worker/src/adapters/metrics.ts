@@ -73,7 +73,7 @@ export class WorkerMetrics {
     });
     this.lateDepartures = new Counter({
       name: 'hes_worker_rate_limit_late_departures_total',
-      help: 'Requests that left later than a quarter of the margin after their slot; the fleet schedule moved by the excess',
+      help: 'Requests that left so late after their slot (beyond a quarter of the margin and the slack already in the schedule) that the fleet schedule moved',
       registers,
     });
     this.lateDepartureSeconds = new Counter({

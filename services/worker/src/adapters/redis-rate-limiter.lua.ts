@@ -48,16 +48,22 @@ elseif mode == 'confirm' then
 elseif mode == 'late' then
   -- A request about to leave more than ARGV[9] after its slot (the caller does not ask for less: the
   -- margin absorbs it). The window stays safe if the slot rps places after this one is at least rps
-  -- intervals minus ARGV[9] after the real departure; while that slot is not handed
-  -- out yet, moving the schedule by the excess guarantees it. Once it is (or the count was lost with
+  -- intervals minus ARGV[9] after the real departure. While that slot is not handed out yet it will
+  -- be at least tat + (rps - after - 1) intervals, so the schedule must move by whatever of the
+  -- lateness the slack already in it (earlier moves, idle gaps) does not cover; a run of equally late
+  -- departures moves it once, not once each. Once that slot is handed out (or the count was lost with
   -- Redis's data), the slot is forfeit and the caller reserves a new one.
   local slot = tonumber(ARGV[2])
+  local interval = tonumber(ARGV[5])
   local late = now - slot + tonumber(ARGV[7]) - tonumber(ARGV[9])
   if late <= 0 then return { 'go', '0', string.format('%.3f', now) } end
   local after = tonumber(redis.call('GET', KEYS[3]) or '0') - tonumber(ARGV[8])
   if after < 0 or after >= tonumber(ARGV[6]) then
     return { 'forfeit', string.format('%.3f', late), string.format('%.3f', now) }
   end
+  local slack = tat - slot - (after + 1) * interval
+  if late <= slack then return { 'late', '0', string.format('%.3f', now) } end
+  late = late - math.max(0, slack)
   local nextTat = tat + late
   redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 60000)
   return { 'late', string.format('%.3f', late), string.format('%.3f', now), string.format('%.3f', nextTat) }
