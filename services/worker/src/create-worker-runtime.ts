@@ -69,7 +69,10 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
   const { config, prisma, logger } = deps;
   const { gateway } = config;
   const prefix = gateway.redisPrefix;
-  const redis = createRedis(gateway.redisUrl, { name: 'hes-worker' });
+  // The worker's own commands (limiter, credentials circuit, completion events) go out pipelined: the
+  // commands of all jobs that run in one turn of the event loop share one socket write. Not BullMQ's
+  // connection: Bull has known trouble with auto-pipelining (taskforcesh/bullmq#457).
+  const redis = createRedis(gateway.redisUrl, { name: 'hes-worker', enableAutoPipelining: true });
   const bullConnection = createRedis(gateway.redisUrl, { name: 'hes-worker-bullmq' });
   const ownsApi = !deps.api;
   const api: HesApi =
