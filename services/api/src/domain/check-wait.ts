@@ -52,7 +52,9 @@ export async function awaitFinal(
   try {
     if (isFinal(current.status) || signal.aborted) return current;
     await watch.settled;
-    return await read();
+    // Aborted (client gone, server closing): answer with what is known rather than read from a pool
+    // that may be closing with the server.
+    return signal.aborted ? current : await read();
   } finally {
     watch.stop();
   }
@@ -75,7 +77,7 @@ export async function waitForFinal(
     const first = await read();
     if (!first || isFinal(first.status) || signal.aborted) return first;
     await watch.settled;
-    return await read();
+    return signal.aborted ? first : await read();
   } finally {
     watch.stop();
   }
