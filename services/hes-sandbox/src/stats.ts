@@ -85,6 +85,12 @@ class ArrivalRing {
     return best;
   }
 
+  /** The kept times, oldest first. */
+  times(): number[] {
+    const start = (this.#next - this.#count + this.capacity) % this.capacity;
+    return Array.from({ length: this.#count }, (_, i) => this.#times[(start + i) % this.capacity]!);
+  }
+
   clear(): void {
     this.#next = 0;
     this.#count = 0;
@@ -191,6 +197,11 @@ export class SandboxStats {
   /** Shortest span of `n` + 1 consecutive arrivals of that kind (see ArrivalRing.tightestSpan). */
   tightestSpan(n: number, kind: 'all' | 'accepted' = 'all'): number | null {
     return (kind === 'all' ? this.#all : this.#accepted).tightestSpan(n);
+  }
+
+  /** Arrival times (monotonic ms, oldest first) of the last `arrivalHistory` arrivals of that kind. */
+  arrivalTimes(kind: 'all' | 'accepted' = 'all'): number[] {
+    return (kind === 'all' ? this.#all : this.#accepted).times();
   }
 
   snapshot(): SandboxStatsSnapshot {

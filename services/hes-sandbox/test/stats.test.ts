@@ -189,6 +189,8 @@ describe('tightest span of n + 1 consecutive arrivals', () => {
     expect(stats.tightestSpan(3, 'accepted')).toBeNull();
     // A span under 1000 ms for n + 1 arrivals is exactly a peak above n.
     expect(stats.tightestSpan(2)! < 1000).toBe(stats.maxInWindow(1000) > 2);
+    expect(stats.arrivalTimes()).toEqual(times);
+    expect(stats.arrivalTimes('accepted')).toEqual([0, 1100, 1450]);
   });
 });
 
