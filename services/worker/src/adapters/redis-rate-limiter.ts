@@ -131,9 +131,9 @@ export class RedisRateLimiter {
   }
 
   /**
-   * Waits for this process's next slot. `atSlot` runs when the slot comes, in the same round trip as
-   * the pause check (the caller's last-moment checks cost no extra latency). Rejects (AbortError) when
-   * `signal` aborts while waiting.
+   * Waits for this process's next slot. `atSlot` runs just before it (up to CONFIRM_LEAD_MS ahead),
+   * alongside the pause check, so the caller's last-moment checks do not make it late. Rejects
+   * (AbortError) when `signal` aborts while waiting.
    */
   async acquire(signal?: AbortSignal, atSlot?: () => Promise<unknown>): Promise<Reservation> {
     let waitedMs = 0;
@@ -171,8 +171,8 @@ export class RedisRateLimiter {
   }
 
   /**
-   * Called immediately before sending. Within a quarter of the margin of the slot: no round trip. Later: the
-   * script moves the fleet's unassigned slots by the excess and the caller sends, or, when the slot
+   * Called immediately before sending. Within a quarter of the margin of the slot: no round trip.
+   * Later: the script moves the fleet's unassigned slots by the excess and the caller sends, or, when the slot
    * `rps` places on is already handed out, answers `forfeit`: the caller must not send (it reserves a
    * new slot). A stall while the answer travels is reported again.
    */
