@@ -1,0 +1,82 @@
+import { createPgPool, type PgPool } from '@hes/core';
+import { generateSandboxCodes } from '@hes/sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChecksRepository } from '../src/adapters/checks-repository.js';
+import { Harness } from './harness.js';
+
+let h: Harness;
+let pool: PgPool;
+let repo: ChecksRepository;
+let seed = 900;
+const fresh = (n: number) => generateSandboxCodes('RISKLESS', n, ++seed);
+
+beforeAll(async () => {
+  h = await Harness.start('worker-coalesced');
+  pool = createPgPool(h.db.url, { max: 4 });
+  repo = new ChecksRepository(pool);
+});
+afterAll(async () => {
+  await pool?.end();
+  await h?.close();
+});
+
+/** Names of the statements the pool runs (the pool itself is real). */
+function recordStatements(): { names: string[]; stop(): void } {
+  const original = pool.query;
+  const names: string[] = [];
+  pool.query = ((...args: Parameters<typeof original>) => {
+    const config = args[0] as { name?: string };
+    if (typeof config === 'object' && config?.name) names.push(config.name);
+    return (original as (...a: unknown[]) => unknown).apply(pool, args);
+  }) as typeof original;
+  return {
+    names,
+    stop() {
+      pool.query = original;
+    },
+  };
+}
+
+describe('single-check jobs that claim or finish together share one statement', () => {
+  it('20 concurrent single claims and results: one answer each, far fewer statements', async () => {
+    const { ids } = await h.insertChecks({ kind: 'standard', codes: fresh(20) });
+    const statements = recordStatements();
+    let claims: Awaited<ReturnType<ChecksRepository['claim']>>[];
+    let written: Awaited<ReturnType<ChecksRepository['writeFinal']>>[];
+    try {
+      claims = await Promise.all(ids.map((id) => repo.claim([id])));
+      written = await Promise.all(
+        ids.map((id) => repo.writeFinal([{ id, status: 'completed', outcome: 'RISKLESS' }])),
+      );
+    } finally {
+      statements.stop();
+    }
+    expect(claims.map((c) => c.map((x) => x.id))).toEqual(ids.map((id) => [id]));
+    expect(claims.every((c) => c[0]!.codeCipher !== null)).toBe(true);
+    expect(written.map((w) => w.map((x) => [x.id, x.status]))).toEqual(ids.map((id) => [[id, 'completed']]));
+    const claimStatements = statements.names.filter((n) => n === 'hes_worker_claim').length;
+    const writeStatements = statements.names.filter((n) => n === 'hes_worker_writeFinal').length;
+    expect(claimStatements).toBeGreaterThan(0);
+    expect(claimStatements).toBeLessThanOrEqual(5);
+    expect(writeStatements).toBeGreaterThan(0);
+    expect(writeStatements).toBeLessThanOrEqual(5);
+    const rows = await h.db.prisma.check.findMany({ where: { id: { in: ids } } });
+    expect(rows.every((r) => r.status === 'completed' && r.attempts === 1 && r.codeCipher === null)).toBe(
+      true,
+    );
+  });
+
+  it('the same check twice in one turn: claimed once, written once, reported to one caller only', async () => {
+    const [id] = (await h.insertChecks({ kind: 'standard', codes: fresh(1) })).ids;
+    const claims = await Promise.all([repo.claim([id!]), repo.claim([id!])]);
+    expect(claims.map((c) => c.length).sort()).toEqual([0, 1]);
+    const writes = await Promise.all([
+      repo.writeFinal([{ id: id!, status: 'completed', outcome: 'RISKY' }]),
+      repo.writeFinal([{ id: id!, status: 'failed', errorCode: 'UPSTREAM_UNAVAILABLE', errorMessage: 'x' }]),
+    ]);
+    // The first result is the one stored; the second, as it would alone, finds the check final.
+    expect(writes.map((w) => w.length)).toEqual([1, 0]);
+    const row = await h.db.prisma.check.findUniqueOrThrow({ where: { id: id! } });
+    expect(row).toMatchObject({ status: 'completed', outcome: 'RISKY', attempts: 1 });
+  });
+});
