@@ -79,4 +79,36 @@ describe('single-check jobs that claim or finish together share one statement', 
     const row = await h.db.prisma.check.findUniqueOrThrow({ where: { id: id! } });
     expect(row).toMatchObject({ status: 'completed', outcome: 'RISKY', attempts: 1 });
   });
+
+  it('multi-row writes lock their rows in id order, so two writers with overlapping rows cannot deadlock', async () => {
+    const { ids } = await h.insertChecks({ kind: 'standard', codes: fresh(2) });
+    const [low, high] = [...ids].sort() as [string, string];
+    // Another writer holds the lower row and will want the higher one next: in id order, as every
+    // multi-row write of checks does.
+    const other = await pool.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT id FROM checks WHERE id = $1::uuid FOR UPDATE', [low]);
+      // The results arrive higher id first; locking in that order would hold `high` and wait for `low`.
+      const writing = repo.writeFinal([
+        { id: high, status: 'completed', outcome: 'RISKLESS' },
+        { id: low, status: 'completed', outcome: 'RISKY' },
+      ]);
+      const outcome = writing.then(
+        (rows) => ({ ok: true as const, rows }),
+        (err: unknown) => ({ ok: false as const, err }),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      // With the write waiting on `low` without holding `high`, the other writer gets `high` at once.
+      await other.query("SET LOCAL lock_timeout = '3s'");
+      await other.query('SELECT id FROM checks WHERE id = $1::uuid FOR UPDATE', [high]);
+      await other.query('COMMIT');
+      const result = await outcome;
+      expect(result.ok, result.ok ? '' : String((result as { err: unknown }).err)).toBe(true);
+      expect(result.ok && result.rows.map((r) => r.id).sort()).toEqual([low, high]);
+    } finally {
+      await other.query('ROLLBACK').catch(() => {});
+      other.release();
+    }
+  });
 });

@@ -51,14 +51,30 @@ export interface StaleCheck {
   requestId: string | null;
 }
 
-/** Statements with a fixed text run as named prepared statements: parsed and planned once per connection. */
+/**
+ * Statements with a fixed text run as named prepared statements: parsed and planned once per connection.
+ * Every multi-row write of `checks` locks its rows in id order first (`target`): claims and results of
+ * several jobs now share statements (see ChecksRepository), and two of them, or one and a reconciler
+ * page, locking overlapping rows in different orders deadlocked (seen in CI).
+ */
 const SQL = {
-  claim: `UPDATE checks SET status = 'processing', attempts = attempts + 1, updated_at = now()
-    WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'processing')
-    RETURNING id, kind, batch_id, code_cipher, identity_last3, visit`,
+  claim: `WITH target AS MATERIALIZED (
+      SELECT id FROM checks WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'processing')
+      ORDER BY id FOR UPDATE)
+    UPDATE checks AS c SET status = 'processing', attempts = c.attempts + 1, updated_at = now()
+    FROM target WHERE c.id = target.id
+    RETURNING c.id, c.kind, c.batch_id, c.code_cipher, c.identity_last3, c.visit`,
   finalStateOf: `SELECT batch_id FROM checks WHERE id = $1::uuid AND status IN ('completed', 'failed')`,
   markBatchRunning: `UPDATE batches SET status = 'running' WHERE id = $1::uuid AND status = 'queued'`,
-  writeFinal: `UPDATE checks AS c SET
+  writeFinal: `WITH r AS MATERIALIZED (
+      SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
+        id uuid, status text, outcome text, masked_identity_number text, masked_first_name text,
+        masked_last_name text, code_expires_at timestamptz, identity_match boolean, plus jsonb,
+        error_code text, error_message text)),
+    target AS MATERIALIZED (
+      SELECT c.id FROM checks AS c JOIN r ON c.id = r.id
+      WHERE c.status IN ('queued', 'processing') ORDER BY c.id FOR UPDATE OF c)
+    UPDATE checks AS c SET
       status = r.status::"CheckStatus",
       outcome = r.outcome::"CheckOutcome",
       masked_identity_number = r.masked_identity_number,
@@ -72,11 +88,8 @@ const SQL = {
       code_cipher = NULL,
       completed_at = now(),
       updated_at = now()
-    FROM jsonb_to_recordset($1::jsonb) AS r(
-      id uuid, status text, outcome text, masked_identity_number text, masked_first_name text,
-      masked_last_name text, code_expires_at timestamptz, identity_match boolean, plus jsonb,
-      error_code text, error_message text)
-    WHERE c.id = r.id AND c.status IN ('queued', 'processing')
+    FROM r, target
+    WHERE c.id = r.id AND c.id = target.id AND c.status IN ('queued', 'processing')
     RETURNING c.id, c.kind, c.batch_id, c.status, c.outcome, c.error_code,
       EXTRACT(EPOCH FROM (c.completed_at - c.created_at))::float8 AS latency`,
   completeBatchIfDone: `UPDATE batches SET status = 'completed', completed_at = now()
@@ -88,9 +101,12 @@ const SQL = {
       AND b.created_at < now() - make_interval(secs => $1::float8)
       AND NOT EXISTS (
         SELECT 1 FROM checks AS c WHERE c.batch_id = b.id AND c.status IN ('queued', 'processing'))`,
-  assignJobs: `UPDATE checks AS c SET job_id = a.job_id, status = 'queued', updated_at = now()
-    FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, job_id text)
-    WHERE c.id = a.id AND c.status IN ('queued', 'processing')`,
+  assignJobs: `WITH a AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($1::jsonb) AS a(id uuid, job_id text)),
+    target AS MATERIALIZED (
+      SELECT c.id FROM checks AS c JOIN a ON c.id = a.id
+      WHERE c.status IN ('queued', 'processing') ORDER BY c.id FOR UPDATE OF c)
+    UPDATE checks AS c SET job_id = a.job_id, status = 'queued', updated_at = now()
+    FROM a, target WHERE c.id = a.id AND c.id = target.id`,
   purgeChecks: `DELETE FROM checks WHERE id IN (
       SELECT id FROM checks WHERE completed_at < $1::timestamptz LIMIT $2)`,
   purgeBatches: `DELETE FROM batches AS b WHERE b.completed_at < $1::timestamptz
