@@ -10,6 +10,9 @@ export type CoalescedBatchFn<K, V> = (keys: readonly K[]) => Promise<readonly (V
  * setImmediate, after every I/O callback of that turn, so nothing waits on a timer and a lone call
  * still goes out in the same turn. An `Error` in the answer rejects only that key's caller.
  */
+/** A coalesced caller's answer when its part failed: the thrown value as an Error. */
+export const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
 export function coalescer<K, V>(batch: CoalescedBatchFn<K, V>, maxBatchSize = 256): DataLoader<K, V> {
   return new DataLoader<K, V>(batch, {
     cache: false,

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CodeVault } from '@hes/core';
+import { recordPgStatements } from '@hes/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChecksRepository, type NewCheck } from '../src/adapters/checks-repository.js';
 import { type ApiHarness, DATA_KEY, startApi } from './helpers.js';
@@ -12,24 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => h.close());
 
-/** Names of the prepared statements the app's pg pool runs (the pool itself is real). */
-function recordStatements(): { names: string[]; stop(): void } {
-  const pool = h.app.pgPool;
-  const original = pool.query;
-  const names: string[] = [];
-  pool.query = ((...args: Parameters<typeof original>) => {
-    const config = args[0] as { name?: string };
-    if (typeof config === 'object' && config?.name) names.push(config.name);
-    return (original as (...a: unknown[]) => unknown).apply(pool, args);
-  }) as typeof original;
-  return {
-    names,
-    stop() {
-      pool.query = original;
-    },
-  };
-}
-
 const codes = (n: number) =>
   Array.from({ length: n }, (_, i) =>
     `K${String(i).padStart(3, '0')}${randomBytes(3).toString('hex').toUpperCase()}`.slice(0, 10),
@@ -38,7 +21,7 @@ const codes = (n: number) =>
 describe('requests that arrive together share their round trips', () => {
   it('40 concurrent POST /v1/checks: one answer each, every check stored and queued, far fewer statements and Redis calls', async () => {
     const batch = codes(40);
-    const statements = recordStatements();
+    const statements = recordPgStatements(h.app.pgPool);
     const addBulk = h.queue.addBulk.bind(h.queue);
     const bulkSizes: number[] = [];
     h.queue.addBulk = (async (jobs: Parameters<typeof addBulk>[0]) => {

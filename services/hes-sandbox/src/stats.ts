@@ -59,14 +59,17 @@ class ArrivalRing {
     if (this.#count < this.capacity) this.#count++;
   }
 
+  /** The i-th oldest kept time. */
+  #at(i: number): number {
+    return this.#times[(this.#next - this.#count + this.capacity + i) % this.capacity]!;
+  }
+
   /** Most times within any window of `ms` (two times share a window when they differ by less than ms). */
   maxInWindow(ms: number): number {
-    const start = (this.#next - this.#count + this.capacity) % this.capacity;
-    const at = (i: number): number => this.#times[(start + i) % this.capacity]!;
     let best = 0;
     let lo = 0;
     for (let hi = 0; hi < this.#count; hi++) {
-      while (at(hi) - at(lo) >= ms) lo++;
+      while (this.#at(hi) - this.#at(lo) >= ms) lo++;
       best = Math.max(best, hi - lo + 1);
     }
     return best;
@@ -78,17 +81,14 @@ class ArrivalRing {
    */
   tightestSpan(n: number): number | null {
     if (n < 1 || this.#count <= n) return null;
-    const start = (this.#next - this.#count + this.capacity) % this.capacity;
-    const at = (i: number): number => this.#times[(start + i) % this.capacity]!;
     let best = Number.POSITIVE_INFINITY;
-    for (let i = n; i < this.#count; i++) best = Math.min(best, at(i) - at(i - n));
+    for (let i = n; i < this.#count; i++) best = Math.min(best, this.#at(i) - this.#at(i - n));
     return best;
   }
 
   /** The kept times, oldest first. */
   times(): number[] {
-    const start = (this.#next - this.#count + this.capacity) % this.capacity;
-    return Array.from({ length: this.#count }, (_, i) => this.#times[(start + i) % this.capacity]!);
+    return Array.from({ length: this.#count }, (_, i) => this.#at(i));
   }
 
   clear(): void {

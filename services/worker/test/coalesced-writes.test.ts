@@ -1,4 +1,5 @@
 import { createPgPool, type PgPool } from '@hes/core';
+import { recordPgStatements, waitFor } from '@hes/core/testing';
 import { generateSandboxCodes } from '@hes/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChecksRepository } from '../src/adapters/checks-repository.js';
@@ -20,27 +21,10 @@ afterAll(async () => {
   await h?.close();
 });
 
-/** Names of the statements the pool runs (the pool itself is real). */
-function recordStatements(): { names: string[]; stop(): void } {
-  const original = pool.query;
-  const names: string[] = [];
-  pool.query = ((...args: Parameters<typeof original>) => {
-    const config = args[0] as { name?: string };
-    if (typeof config === 'object' && config?.name) names.push(config.name);
-    return (original as (...a: unknown[]) => unknown).apply(pool, args);
-  }) as typeof original;
-  return {
-    names,
-    stop() {
-      pool.query = original;
-    },
-  };
-}
-
 describe('single-check jobs that claim or finish together share one statement', () => {
   it('20 concurrent single claims and results: one answer each, far fewer statements', async () => {
     const { ids } = await h.insertChecks({ kind: 'standard', codes: fresh(20) });
-    const statements = recordStatements();
+    const statements = recordPgStatements(pool);
     let claims: Awaited<ReturnType<ChecksRepository['claim']>>[];
     let written: Awaited<ReturnType<ChecksRepository['writeFinal']>>[];
     try {
@@ -98,7 +82,17 @@ describe('single-check jobs that claim or finish together share one statement', 
         (rows) => ({ ok: true as const, rows }),
         (err: unknown) => ({ ok: false as const, err }),
       );
-      await new Promise((r) => setTimeout(r, 200));
+      // Until the write is really waiting for a row lock (not a fixed sleep).
+      await waitFor(
+        async () =>
+          (
+            await pool.query<{ n: string }>(
+              `SELECT count(*) AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            )
+          ).rows[0]!.n === '1',
+        { timeoutMs: 5_000, message: 'the write to wait for the held row' },
+      );
       // With the write waiting on `low` without holding `high`, the other writer gets `high` at once.
       await other.query("SET LOCAL lock_timeout = '3s'");
       await other.query('SELECT id FROM checks WHERE id = $1::uuid FOR UPDATE', [high]);

@@ -1,6 +1,7 @@
 // Test helpers for every test file in the repository; deliberately not exported from @hes/core's main
 // entry, so production bundles never carry them.
 
+export { recordPgStatements, type StatementRecording } from './record-pg-statements.js';
 export { type CliProcessRun, runCliProcess } from './run-cli-process.js';
 export {
   createTestDatabase,

@@ -1,4 +1,5 @@
 import {
+  asError,
   type CheckKind,
   type CheckOutcome,
   type CheckRow,
@@ -126,8 +127,6 @@ function insertValues(check: NewCheck): unknown[] {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const toError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
-
 /**
  * The row as inserted: the columns the database fills in come back from RETURNING, the rest is what
  * was sent (the other columns are NULL or their defaults on a new check), so no column is parsed twice.
@@ -223,7 +222,7 @@ export class ChecksRepository {
   }
 
   async #insertMany(checks: readonly NewCheck[]): Promise<(InsertedPgRow | Error)[]> {
-    if (checks.length === 1) return [await this.#insertOne(checks[0]!).catch(toError)];
+    if (checks.length === 1) return [await this.#insertOne(checks[0]!).catch(asError)];
     const columns: unknown[][] = Array.from({ length: 12 }, () => new Array(checks.length));
     checks.forEach((check, i) => {
       insertValues(check).forEach((value, c) => {
@@ -241,7 +240,7 @@ export class ChecksRepository {
     } catch {
       // One statement stood for several requests: whatever failed it, each gets its own answer (its
       // own error, or its row if only another request's check was at fault).
-      return Promise.all(checks.map((c) => this.#insertOne(c).catch(toError)));
+      return Promise.all(checks.map((c) => this.#insertOne(c).catch(asError)));
     }
   }
 

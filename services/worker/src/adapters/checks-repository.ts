@@ -1,4 +1,4 @@
-import { type CheckKind, type CheckOutcome, coalescer, type PgPool } from '@hes/core';
+import { asError, type CheckKind, type CheckOutcome, coalescer, type PgPool } from '@hes/core';
 
 /** A pending check as a job sees it after claiming it. */
 export interface ClaimedCheck {
@@ -251,10 +251,7 @@ export class ChecksRepository {
     const byId = new Map((await this.#writeNow(now)).map((row) => [row.id, row]));
     const answers: (FinalizedRow | Error | null)[] = results.map((r) => byId.get(r.id) ?? null);
     for (const i of later) {
-      answers[i] = await this.#writeNow([results[i]!]).then(
-        (rows) => rows[0] ?? null,
-        (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-      );
+      answers[i] = await this.#writeNow([results[i]!]).then((rows) => rows[0] ?? null, asError);
     }
     return answers;
   }
