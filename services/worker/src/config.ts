@@ -3,10 +3,10 @@ import { type GatewayConfig, int, loadGatewayConfig, parseEnv, z } from '@hes/co
 /**
  * Default of HES_RATE_LIMIT_MARGIN_MS (see WorkerConfig.rateLimitMarginMs). It caps throughput at
  * 1000 / (1000 + 40) = 0.962 of the rate. It was 60 while a late departure forfeited its slot and
- * could only use half the margin. Now lateness beyond a quarter of the margin moves the schedule
- * instead (RedisRateLimiter.depart), so 30 ms are left for variation in delivery. The pipeline bench
- * reports the tightest span of rps + 1 arrivals: at 40 ms it stayed at 1 013–1 033 ms over ten runs on
- * the 2-core box; at 30 and at 20 ms one run each reached 21 requests in a sliding second (a 429).
+ * could only use half the margin. Now lateness beyond a quarter of the margin is recorded and holds
+ * back its lane's next request (RedisRateLimiter.depart), so 30 ms are left for variation in delivery.
+ * The pipeline bench reports the tightest span of rps + 1 arrivals: at 40 ms 1 011–1 033 ms over a
+ * dozen runs on the 2-core box; at 30 and at 20 ms runs have reached 21 requests in a sliding second.
  */
 export const DEFAULT_RATE_LIMIT_MARGIN_MS = 40;
 

@@ -126,44 +126,53 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     expect(reservation.slotAt).toBeGreaterThanOrEqual(9_000_000 + 2_000);
   });
 
-  it('a departure within a quarter of the margin needs no round trip; a later one moves the unassigned slots by the excess', async () => {
+  it('a departure within a quarter of the margin needs no round trip; a later one holds back only its lane', async () => {
     const { clock, a, b } = fleet(10, 40);
     const first = await a.acquire();
     clock.t = first.slotAt + 9;
     expect(await a.depart(first)).toEqual({ state: 'on-time' });
-    const held = await b.acquire(); // slot first + 104, handed out before the late departure
-    const late = await a.acquire(); // slot first + 208
+    const late = await b.acquire(); // slot first + 104
     clock.t = late.slotAt + 30;
     // 30 ms late, plus the 2 ms the answer may take to reach the caller, minus the 10 ms the margin absorbs.
-    expect(await a.depart(late)).toEqual({ state: 'late', lateMs: 22 });
-    const next = await b.acquire();
-    expect(held.slotAt).toBe(first.slotAt + 104);
-    expect(next.slotAt).toBeCloseTo(late.slotAt + 104 + 22, 6);
+    expect(await b.depart(late)).toEqual({ state: 'late', lateMs: 22 });
+    const slots = [];
+    for (let i = 0; i < 11; i++) slots.push(await (i % 2 ? a : b).acquire());
+    const offsets = slots.map((r) => r.slotAt - first.slotAt);
+    // The on-time request's lane keeps its pace; the late one's next request (ten places on) leaves ten
+    // intervals minus the absorbed 10 ms after the late departure, 22 ms after its slot; the rest on time.
+    expect(offsets[8]).toBeCloseTo(1040, 6);
+    expect(offsets[9]).toBeCloseTo(104 + 30 + 2 + 1040 - 10, 6);
+    expect(offsets[10]).toBeCloseTo(1248, 6);
+    expect(offsets.slice(0, 8)).toEqual([208, 312, 416, 520, 624, 728, 832, 936].map((x) => expect.closeTo(x, 6)));
   });
 
-  it('a run of equally late departures moves the schedule once, not once each', async () => {
+  it('a run of late departures holds back one request each and keeps the schedule\'s pace', async () => {
     const { clock, a, b } = fleet(10, 40);
     const held = [await a.acquire(), await b.acquire(), await a.acquire(), await b.acquire()];
-    for (const r of held) {
+    for (const [i, r] of held.entries()) {
       clock.t = r.slotAt + 30;
-      // Only the first needs the schedule moved (by 30 + 2 − 10); the others are covered by that move.
-      expect(await (r === held[1] || r === held[3] ? b : a).depart(r)).toEqual(
-        r === held[0] ? { state: 'late', lateMs: 22 } : { state: 'on-time' },
-      );
+      expect(await (i % 2 ? b : a).depart(r)).toEqual({ state: 'late', lateMs: 22 });
     }
-    expect((await a.acquire()).slotAt).toBeCloseTo(held[3]!.slotAt + 104 + 22, 6);
+    const later = [];
+    for (let i = 0; i < 12; i++) later.push(await (i % 2 ? a : b).acquire());
+    const start = held[0]!.slotAt;
+    // Six on time (places 5–10), then the four lanes with a late request (22 ms each), then on time again.
+    expect(later.map((r) => Math.round((r.slotAt - start) * 1000) / 1000)).toEqual([
+      416, 520, 624, 728, 832, 936, 1062, 1166, 1270, 1374, 1456, 1560,
+    ]);
   });
 
-  it('forfeits a late slot once the slot rps places after it is handed out (its lateness can no longer be absorbed)', async () => {
+  it('forfeits a late slot once the request rps places after it is committed to its time', async () => {
     const { clock, a, b } = fleet(4);
     const mine = await a.acquire();
     for (let i = 0; i < 3; i++) await b.acquire();
-    clock.t = mine.slotAt + 10;
-    // Three later slots handed out: the fourth is not, so the schedule can still move.
-    expect((await a.depart(mine)).state).toBe('late');
+    // 750 ms late: the fourth request after it is not reserved yet, so recording the departure is enough.
+    expect(clock.t - mine.slotAt).toBe(750);
+    expect(await a.depart(mine)).toMatchObject({ state: 'late' });
+    const next = await b.acquire();
+    expect(next.slotAt).toBe(mine.slotAt + 750 + 2 + 1000);
     const again = await a.acquire();
     for (let i = 0; i < 4; i++) await b.acquire();
-    clock.t = again.slotAt + 10;
     expect(await a.depart(again)).toMatchObject({ state: 'forfeit' });
     // Redis lost its data: how many were handed out since is unknown, so nothing late may leave.
     const third = await a.acquire();
@@ -219,11 +228,12 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
       const spans = departures.slice(5).map((t, i) => t - departures[i]!);
       expect(Math.min(...spans)).toBeGreaterThanOrEqual(1007.5);
       if (inFlight < 5) {
-        // Fewer callers than rps: every lateness moves the schedule, no slot is lost.
+        // Fewer callers than rps: every lateness is recorded for its lane, no slot is lost.
         expect(counts.late).toBeGreaterThan(30);
         expect(counts.forfeit).toBe(0);
       } else {
-        // More: a late slot usually has rps slots handed out after it, and is forfeit.
+        // More: a late slot's lane successor is usually committed already (this walk's callers confirm
+        // as they reserve), so the late slot is forfeit.
         expect(counts.forfeit).toBeGreaterThan(30);
       }
     },

@@ -68,17 +68,17 @@ export class WorkerMetrics {
     });
     this.lateSlots = new Counter({
       name: 'hes_worker_rate_limit_late_slots_total',
-      help: 'Rate-limit slots given up because the request would have left too late to be absorbed (event-loop lag)',
+      help: 'Rate-limit slots given up because the request would have left so late (about a second) that the request rps places later was already on its way',
       registers,
     });
     this.lateDepartures = new Counter({
       name: 'hes_worker_rate_limit_late_departures_total',
-      help: 'Requests that left so late after their slot (beyond a quarter of the margin and the slack already in the schedule) that the fleet schedule moved',
+      help: 'Requests that left later than a quarter of the margin after their slot: recorded, their lane\'s next request waits for them',
       registers,
     });
     this.lateDepartureSeconds = new Counter({
       name: 'hes_worker_rate_limit_late_departure_seconds_total',
-      help: 'Sum of those excesses: rate-limit capacity lost to late departures',
+      help: 'Sum of that lateness beyond a quarter of the margin (each delays one later request by as much)',
       registers,
     });
     new Gauge({

@@ -2,18 +2,26 @@
  * The limiter's Redis script, kept in a TypeScript module so `tsc` ships it in dist/ with the code.
  */
 export const RATE_LIMITER_LUA = `
--- GCRA / virtual scheduling, one shared schedule for the whole worker fleet (SPEC §5).
+-- GCRA / virtual scheduling, one shared schedule for the whole worker fleet (SPEC §5), with lanes.
 -- KEYS[1] theoretical arrival time (ms, string), KEYS[2] pause-until (ms, string),
--- KEYS[3] how many slots were handed out (the sequence number of the last one)
+-- KEYS[3] how many slots were handed out (the sequence number of the last one),
+-- KEYS[4] lanes (hash): field <seq> = the latest a committed request may leave (ms), field 'c' = the
+--         highest sequence number committed to its departure time
 -- ARGV[1] mode: 'reserve' | 'confirm' | 'pause' | 'late'
--- ARGV[2] interval ms between requests (reserve), pause length ms (pause), the caller's slot (confirm, late)
+-- ARGV[2] pause length ms (pause), the caller's slot (confirm, late)
 -- ARGV[3] clock override in ms ('' = Redis TIME, the fleet's shared clock; tests inject one)
 -- ARGV[4] the latest schedule this process has seen: if Redis lost the key (flush, failover), slots
 --         this process still holds are not handed out a second time
--- ARGV[5] the interval (confirm, late), ARGV[6] (late) the requests per second
--- ARGV[7] (late) ms between this script and the request really leaving, added to the lateness
--- ARGV[8] (late) the late slot's sequence number
--- ARGV[9] (late) lateness the margin absorbs (a quarter of it); only what exceeds it moves the schedule
+-- ARGV[5] the interval between slots (ms), ARGV[6] the requests per second
+-- ARGV[7] ms between this script and the request really leaving (late)
+-- ARGV[8] the caller's sequence number (confirm, late)
+-- ARGV[9] lateness the margin absorbs unreported (a quarter of it)
+--
+-- The Ministry counts departures in a sliding second. Any rps + 1 requests include two of one lane
+-- (sequence numbers rps apart, pigeonhole), so if each request leaves at least rps intervals minus
+-- ARGV[9] after the one rps places before it, no second ever holds more than rps. Slots give that
+-- when everyone leaves on time; a late request records its real departure, and the request rps places
+-- later waits for it. Only that one lane is held back: the rest of the schedule keeps its pace.
 
 -- Lua numbers are truncated to integers on return, so times go back as strings.
 local now
@@ -25,54 +33,81 @@ else
 end
 local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(ARGV[4]) or 0)
 local pause = tonumber(redis.call('GET', KEYS[2]) or '0')
+local interval = tonumber(ARGV[5])
+local rps = tonumber(ARGV[6])
+local absorb = tonumber(ARGV[9])
+local LANES_TTL = 120000
 
-local function reserve(interval)
+local function fmt(x) return string.format('%.3f', x) end
+
+-- When seq may leave at the earliest: its slot, or later if its lane's previous request left late.
+local function laneFloor(seq, slot)
+  local before = tonumber(redis.call('HGET', KEYS[4], tostring(seq - rps)) or '')
+  if before == nil then return slot end
+  return math.max(slot, before + rps * interval - absorb)
+end
+
+-- seq will leave at slot (plus at most the absorbed lateness, or it reports): its lane's next request
+-- is held to that, and a request of the lane before it can no longer leave late.
+local function commit(seq, slot)
+  redis.call('HSET', KEYS[4], tostring(seq), fmt(slot + absorb))
+  local committed = tonumber(redis.call('HGET', KEYS[4], 'c') or '0')
+  if seq > committed then redis.call('HSET', KEYS[4], 'c', tostring(seq)) end
+  redis.call('PEXPIRE', KEYS[4], LANES_TTL)
+end
+
+local function reserve()
   -- The next free slot: never before now, never before the previous slot + interval, never in a pause.
   local slot = math.max(now, tat, pause)
   local nextTat = slot + interval
   local ttl = math.ceil(nextTat - now) + 60000
-  redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', ttl)
+  redis.call('SET', KEYS[1], fmt(nextTat), 'PX', ttl)
   local seq = redis.call('INCR', KEYS[3])
   redis.call('PEXPIRE', KEYS[3], ttl)
-  return { 'slot', string.format('%.3f', slot - now), string.format('%.3f', now), string.format('%.3f', nextTat), tostring(seq) }
+  -- Lanes two rounds back are read by nobody any more.
+  redis.call('HDEL', KEYS[4], tostring(seq - 2 * rps))
+  local at = laneFloor(seq, slot)
+  if at <= now then commit(seq, at) end
+  return { 'slot', fmt(at - now), fmt(now), fmt(nextTat), tostring(seq) }
 end
 
 local mode = ARGV[1]
 if mode == 'reserve' then
-  return reserve(tonumber(ARGV[2]))
+  return reserve()
 elseif mode == 'confirm' then
   -- Called when a caller wakes up just before its slot: a pause that began while it slept and is still
-  -- on at the slot voids it.
-  if pause > tonumber(ARGV[2]) then return reserve(tonumber(ARGV[5])) end
-  return { 'go', '0', string.format('%.3f', now) }
-elseif mode == 'late' then
-  -- A request about to leave more than ARGV[9] after its slot (the caller does not ask for less: the
-  -- margin absorbs it). The window stays safe if the slot rps places after this one is at least rps
-  -- intervals minus ARGV[9] after the real departure. While that slot is not handed out yet it will
-  -- be at least tat + (rps - after - 1) intervals, so the schedule must move by whatever of the
-  -- lateness the slack already in it (earlier moves, idle gaps) does not cover; a run of equally late
-  -- departures moves it once, not once each. Once that slot is handed out (or the count was lost with
-  -- Redis's data), the slot is forfeit and the caller reserves a new one.
+  -- on at the slot voids it (the sequence number is abandoned: it never leaves). Otherwise the slot is
+  -- committed, later if its lane's previous request has reported a late departure meanwhile.
   local slot = tonumber(ARGV[2])
-  local interval = tonumber(ARGV[5])
-  local late = now - slot + tonumber(ARGV[7]) - tonumber(ARGV[9])
-  if late <= 0 then return { 'go', '0', string.format('%.3f', now) } end
-  local after = tonumber(redis.call('GET', KEYS[3]) or '0') - tonumber(ARGV[8])
-  if after < 0 or after >= tonumber(ARGV[6]) then
-    return { 'forfeit', string.format('%.3f', late), string.format('%.3f', now) }
+  if pause > slot then return reserve() end
+  local seq = tonumber(ARGV[8])
+  local at = laneFloor(seq, slot)
+  commit(seq, at)
+  return { 'go', fmt(at - now), fmt(now) }
+elseif mode == 'late' then
+  -- A request about to leave more than ARGV[9] after its committed slot. While the request rps places
+  -- later is not committed yet, recording the real departure is enough: that request will wait for it.
+  -- Once it is (or the count was lost with Redis's data), this request may not leave: it is forfeit and
+  -- the caller reserves a new slot.
+  local seq = tonumber(ARGV[8])
+  local leaves = now + tonumber(ARGV[7])
+  local late = leaves - tonumber(ARGV[2]) - absorb
+  if late <= 0 then return { 'go', '0', fmt(now) } end
+  local handedOut = tonumber(redis.call('GET', KEYS[3]) or '0')
+  local committed = tonumber(redis.call('HGET', KEYS[4], 'c') or '0')
+  if handedOut < seq or committed >= seq + rps then
+    return { 'forfeit', fmt(late), fmt(now) }
   end
-  local slack = tat - slot - (after + 1) * interval
-  if late <= slack then return { 'late', '0', string.format('%.3f', now) } end
-  late = late - math.max(0, slack)
-  local nextTat = tat + late
-  redis.call('SET', KEYS[1], string.format('%.3f', nextTat), 'PX', math.ceil(nextTat - now) + 60000)
-  return { 'late', string.format('%.3f', late), string.format('%.3f', now), string.format('%.3f', nextTat) }
+  local recorded = tonumber(redis.call('HGET', KEYS[4], tostring(seq)) or '0')
+  if leaves > recorded then redis.call('HSET', KEYS[4], tostring(seq), fmt(leaves)) end
+  redis.call('PEXPIRE', KEYS[4], LANES_TTL)
+  return { 'late', fmt(late), fmt(now) }
 else
   local untilMs = now + tonumber(ARGV[2])
   if untilMs > pause then
-    redis.call('SET', KEYS[2], string.format('%.3f', untilMs), 'PX', math.ceil(untilMs - now) + 1000)
-    return { 'extended', string.format('%.3f', untilMs - now), string.format('%.3f', now) }
+    redis.call('SET', KEYS[2], fmt(untilMs), 'PX', math.ceil(untilMs - now) + 1000)
+    return { 'extended', fmt(untilMs - now), fmt(now) }
   end
-  return { 'covered', string.format('%.3f', pause - now), string.format('%.3f', now) }
+  return { 'covered', fmt(pause - now), fmt(now) }
 end
 `;

@@ -31,8 +31,9 @@ export interface Reservation {
 }
 
 /**
- * How a request left, from `depart`: on time; late, with the fleet's later slots moved by the lateness
- * (`lateMs`); or not at all, because its lateness could no longer be absorbed (reserve a new slot).
+ * How a request left, from `depart`: on time; late, recorded so that its lane's next request waits for
+ * it (`lateMs` beyond what the margin absorbs); or not at all, because that request is already on its
+ * way (reserve a new slot).
  */
 export type Departure =
   | { state: 'on-time' }
@@ -51,6 +52,7 @@ type ScriptRunner = (
   tatKey: string,
   pauseKey: string,
   seqKey: string,
+  lanesKey: string,
   mode: string,
   arg: string,
   now: string,
@@ -64,8 +66,8 @@ type ScriptRunner = (
 
 /**
  * The share of the margin a late departure may use without a word; the rest is for variation in
- * delivery. Lateness beyond it moves the schedule (`depart`), which costs capacity only when it happens:
- * measured on the shared 2-core box, 4–18 of 200 requests per 100 000-code roster, 0.05–0.4 s in all.
+ * delivery. Lateness beyond it is reported (`depart`) and holds back one request a second later
+ * (measured on the shared 2-core box: 4–18 of 200 requests per 100 000-code roster were that late).
  */
 const LATENESS_SHARE = 0.25;
 /** How long before its slot a caller wakes up for the last-moment checks (one Redis round trip). */
@@ -87,18 +89,22 @@ const COMMAND = 'hesRateLimit';
  * A 429 sets a fleet-wide pause; new slots start after it, and a caller that reserved a slot before the
  * pause began re-checks when it wakes up (`confirm`) and takes a new slot after the pause.
  *
- * The Ministry counts departures, not slots. A quarter of the margin absorbs a late departure
- * (event-loop stall, GC, a busy core), the rest variation in delivery. A request later than that reports it
- * just before sending (`depart`): the script moves every slot not yet handed out by the excess, so the
- * request `rps` places later is still far enough after the real departure, and the stall costs the
- * fleet its length instead of a whole slot. Only when that later slot is already handed out (more
- * callers waiting than `rps`) is the late slot forfeit.
+ * The Ministry counts departures, not slots, in a sliding second. Among any `rps + 1` requests two share
+ * a lane (sequence numbers a multiple of `rps` apart), so it is enough that every request leaves at least
+ * `rps` intervals minus a quarter of the margin after the request `rps` places before it. On-time
+ * departures get that from the slots (a quarter of the margin absorbs a little lateness: event-loop
+ * stall, GC, a busy core; the rest is for variation in delivery). A request later than that records its
+ * real departure just before sending (`depart`), and the request `rps` places later, when it wakes for
+ * its slot (`confirm`), waits as long as that lane needs: one request is held back by the lateness,
+ * the rest of the schedule keeps its pace. Only when that later request is already committed to its
+ * time (the lateness is about a second) is the late slot forfeit.
  */
 export class RedisRateLimiter {
   readonly #run: ScriptRunner;
   readonly #tatKey: string;
   readonly #pauseKey: string;
   readonly #seqKey: string;
+  readonly #lanesKey: string;
   readonly #now: (() => number) | undefined;
   readonly #sleep: Sleep;
   readonly #intervalMs: number;
@@ -109,12 +115,13 @@ export class RedisRateLimiter {
 
   constructor(options: RateLimiterOptions) {
     const { redis } = options;
-    if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 3, lua: RATE_LIMITER_LUA });
+    if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 4, lua: RATE_LIMITER_LUA });
     const command = (redis as unknown as Record<string, ScriptRunner>)[COMMAND]!;
     this.#run = command.bind(redis);
     this.#tatKey = `${options.prefix}:hes:limiter:tat`;
     this.#pauseKey = `${options.prefix}:hes:limiter:pause`;
     this.#seqKey = `${options.prefix}:hes:limiter:seq`;
+    this.#lanesKey = `${options.prefix}:hes:limiter:lanes`;
     this.#now = options.now;
     this.#sleep = options.sleep ?? realSleep;
     this.#rps = options.rps;
@@ -138,33 +145,41 @@ export class RedisRateLimiter {
   async acquire(signal?: AbortSignal, atSlot?: () => Promise<unknown>): Promise<Reservation> {
     let waitedMs = 0;
     let asked = this.#local();
-    let reply = await this.#script('reserve', this.#intervalMs);
+    let reply = await this.#script('reserve', 0);
+    let seq = Number(reply[4]);
+    // The slot the last `confirm` was asked about; null while the current reservation is unconfirmed.
+    let confirmedSlot: number | null = null;
     for (;;) {
-      const [, wait, now, , seq] = reply;
-      const waitMs = Number(wait);
-      if (waitMs <= 0) {
+      const waitMs = Number(reply[1]);
+      const slot = Number(reply[2]) + Math.max(0, waitMs);
+      // Committed: a slot due at once by the reservation itself, a later one by `confirm`, unless that
+      // held it back for its lane by more than the wake-up lead (then it sleeps and confirms again).
+      const committed =
+        waitMs <= 0 || (confirmedSlot !== null && (slot <= confirmedSlot || waitMs <= CONFIRM_LEAD_MS));
+      if (committed) {
+        if (confirmedSlot === null) await atSlot?.();
+        // The rest of the way, counted from the answer's arrival, so never early.
+        if (waitMs > 0) {
+          await this.#sleep(Math.ceil(waitMs), signal);
+          waitedMs += Math.ceil(waitMs);
+        }
         // The slot on the local clock, conservatively: Redis read its clock no earlier than we asked.
-        const sendBy = asked + this.#toleranceMs;
-        await atSlot?.();
-        return { slotAt: Number(now), seq: Number(seq), waitedMs, sendBy };
+        const sendBy = asked + Math.max(0, waitMs) + this.#toleranceMs;
+        return { slotAt: slot, seq, waitedMs, sendBy };
       }
-      const slot = Number(now) + waitMs;
       // Wake up a little early: the last-moment checks take a round trip, which would otherwise make
       // every request that much late (measured under load: p90 4.7 ms, max 22 ms).
       const sleepMs = Math.max(0, Math.ceil(waitMs) - CONFIRM_LEAD_MS);
       if (sleepMs > 0) await this.#sleep(sleepMs, signal);
       waitedMs += sleepMs;
       asked = this.#local();
-      const [confirmed] = await Promise.all([this.#script('confirm', slot), atSlot?.()]);
+      const [confirmed] = await Promise.all([this.#script('confirm', slot, seq), atSlot?.()]);
       if (confirmed[0] === 'go') {
-        const toSlot = slot - Number(confirmed[2]);
-        // Then the rest, counted from the answer's arrival, so never early.
-        if (toSlot > 0) {
-          await this.#sleep(Math.ceil(toSlot), signal);
-          waitedMs += Math.ceil(toSlot);
-        }
-        const sendBy = asked + toSlot + this.#toleranceMs;
-        return { slotAt: slot, seq: Number(seq), waitedMs, sendBy };
+        confirmedSlot = slot;
+      } else {
+        // A pause began while this caller slept: a new reservation after it, checked again at its slot.
+        seq = Number(confirmed[4]);
+        confirmedSlot = null;
       }
       reply = confirmed;
     }
@@ -172,22 +187,18 @@ export class RedisRateLimiter {
 
   /**
    * Called immediately before sending. Within a quarter of the margin of the slot: no round trip.
-   * Later: the script moves the fleet's unassigned slots by the excess and the caller sends, or, when the slot
-   * `rps` places on is already handed out, answers `forfeit`: the caller must not send (it reserves a
-   * new slot). A stall while the answer travels is reported again.
+   * Later: the script records the real departure, which holds back the request `rps` places later, and
+   * the caller sends; or, when that request is already committed to its time, answers `forfeit`: the
+   * caller must not send (it reserves a new slot). A stall while the answer travels is reported again.
    */
   async depart(reservation: Reservation): Promise<Departure> {
     if (this.#local() <= reservation.sendBy) return { state: 'on-time' };
-    // Lateness already absorbed: a second report (a stall while the first answer travelled) only adds
-    // what came after it.
-    let pushedMs = 0;
     for (;;) {
       const asked = this.#local();
-      const [state, late] = await this.#script('late', reservation.slotAt + pushedMs, reservation.seq);
-      if (state === 'forfeit') return { state, lateMs: pushedMs + Number(late) };
-      if (state === 'late') pushedMs += Number(late);
+      const [state, late] = await this.#script('late', reservation.slotAt, reservation.seq);
+      if (state === 'forfeit') return { state, lateMs: Number(late) };
       if (this.#local() - asked <= DEPART_GUARD_MS) {
-        return pushedMs > 0 ? { state: 'late', lateMs: pushedMs } : { state: 'on-time' };
+        return state === 'late' ? { state, lateMs: Number(late) } : { state: 'on-time' };
       }
     }
   }
@@ -213,6 +224,7 @@ export class RedisRateLimiter {
       this.#tatKey,
       this.#pauseKey,
       this.#seqKey,
+      this.#lanesKey,
       mode,
       String(arg),
       now,
