@@ -143,10 +143,12 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     expect(offsets[8]).toBeCloseTo(1040, 6);
     expect(offsets[9]).toBeCloseTo(104 + 30 + 2 + 1040 - 10, 6);
     expect(offsets[10]).toBeCloseTo(1248, 6);
-    expect(offsets.slice(0, 8)).toEqual([208, 312, 416, 520, 624, 728, 832, 936].map((x) => expect.closeTo(x, 6)));
+    expect(offsets.slice(0, 8)).toEqual(
+      [208, 312, 416, 520, 624, 728, 832, 936].map((x) => expect.closeTo(x, 6)),
+    );
   });
 
-  it('a run of late departures holds back one request each and keeps the schedule\'s pace', async () => {
+  it("a run of late departures holds back one request each and keeps the schedule's pace", async () => {
     const { clock, a, b } = fleet(10, 40);
     const held = [await a.acquire(), await b.acquire(), await a.acquire(), await b.acquire()];
     for (const [i, r] of held.entries()) {
@@ -179,6 +181,43 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     await redis.flush();
     clock.t = third.slotAt + 10;
     expect(await a.depart(third)).toMatchObject({ state: 'forfeit' });
+  });
+
+  it("a request that comes to commit after its lane's next one did (a stall of over a second) reserves again", async () => {
+    const clock = { t: 40_000_000 };
+    const prefix = `${redis.prefix}:stall`;
+    const now = () => clock.t;
+    const other = new RedisRateLimiter({
+      redis: redis.connection,
+      prefix,
+      rps: 4,
+      now,
+      sleep: async (ms) => {
+        clock.t += ms;
+      },
+    });
+    let stalled = false;
+    const limiter = new RedisRateLimiter({
+      redis: redis.connection,
+      prefix,
+      rps: 4,
+      now,
+      sleep: async (ms) => {
+        const wakeAt = clock.t + ms;
+        if (!stalled) {
+          // This process stalls on its way to its slot; the others take the next four meanwhile.
+          stalled = true;
+          for (let i = 0; i < 4; i++) await other.acquire();
+        }
+        clock.t = Math.max(clock.t, wakeAt);
+      },
+    });
+    const first = await other.acquire();
+    const mine = await limiter.acquire();
+    // Its slot was the second; the sixth (same lane) has committed and left at first + 1 250 ms, so
+    // leaving now would put five requests in one second. It got a slot after them instead.
+    expect(mine.seq).toBe(first.seq + 6);
+    expect(mine.slotAt - first.slotAt).toBe(1_500);
   });
 
   it.each([3, 12])(
@@ -236,6 +275,80 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
         // as they reserve), so the late slot is forfeit.
         expect(counts.forfeit).toBeGreaterThan(30);
       }
+    },
+  );
+
+  it.each([8, 14])(
+    'more callers than rps (%i at 5 rps), sleeping to their slots while late ones leave: never more than rps in a second',
+    async (callers) => {
+      // Virtual time: every caller is either in a Redis round trip or asleep; when all are asleep the
+      // clock jumps to the earliest wake-up. Callers thus reserve long before their slots and confirm just
+      // before them, as in a worker with WORKER_CONCURRENCY above the rate.
+      let seed = 7;
+      const random = () => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed / 2_147_483_648;
+      };
+      const clock = { t: 30_000_000 };
+      const timers: { at: number; wake: () => void }[] = [];
+      // A busy event loop: one wake-up in five comes up to 300 ms late.
+      const sleep = (ms: number) =>
+        new Promise<void>((wake) => {
+          const lag = random() < 0.2 ? random() * 300 : 0;
+          timers.push({ at: clock.t + ms + lag, wake });
+        });
+      const prefix = `${redis.prefix}:virtual${callers}`;
+      const fleetOf = [0, 1, 2].map(
+        () =>
+          new RedisRateLimiter({
+            redis: redis.connection,
+            prefix,
+            rps: 5,
+            marginMs: 40,
+            now: () => clock.t,
+            sleep,
+          }),
+      );
+      const departures: number[] = [];
+      const counts = { 'on-time': 0, late: 0, forfeit: 0 };
+      const caller = async (i: number) => {
+        const limiter = fleetOf[i % fleetOf.length]!;
+        while (departures.length < 120) {
+          const r = await limiter.acquire();
+          const roll = random();
+          // Mostly on time, some late by up to a slot or two, a few by most of a second.
+          if (roll > 0.6) await sleep(roll < 0.9 ? 20 + random() * 300 : 400 + random() * 500);
+          const d = await limiter.depart(r);
+          counts[d.state]++;
+          if (d.state !== 'forfeit') departures.push(clock.t);
+        }
+      };
+      let active = callers;
+      const running = Array.from({ length: callers }, (_, i) =>
+        caller(i).finally(() => {
+          active--;
+        }),
+      );
+      while (active > 0) {
+        if (timers.length < active) {
+          await new Promise((resolve) => setImmediate(resolve));
+          continue;
+        }
+        timers.sort((x, y) => x.at - y.at);
+        const next = timers.shift()!;
+        clock.t = Math.max(clock.t, next.at);
+        next.wake();
+      }
+      await Promise.all(running);
+      expect(departures.length).toBeGreaterThanOrEqual(120);
+      // rps intervals (5 × 208 ms) minus the quarter of the margin a departure may be late unreported.
+      const spans = departures.slice(5).map((t, i) => t - departures[i]!);
+      expect(Math.min(...spans)).toBeGreaterThanOrEqual(1030);
+      expect(maxInWindow(departures)).toBeLessThanOrEqual(5);
+      // Both ways of leaving late happened: recorded for the lane, and forfeit (the lane's next request
+      // had committed already: with lanes held back by earlier lateness that takes less than a second).
+      expect(counts.late).toBeGreaterThan(0);
+      expect(counts.forfeit).toBeGreaterThan(0);
     },
   );
 

@@ -73,7 +73,7 @@ export class WorkerMetrics {
     });
     this.lateDepartures = new Counter({
       name: 'hes_worker_rate_limit_late_departures_total',
-      help: 'Requests that left later than a quarter of the margin after their slot: recorded, their lane\'s next request waits for them',
+      help: "Requests that left later than a quarter of the margin after their slot: recorded, their lane's next request waits for them",
       registers,
     });
     this.lateDepartureSeconds = new Counter({

@@ -5,8 +5,8 @@ export const RATE_LIMITER_LUA = `
 -- GCRA / virtual scheduling, one shared schedule for the whole worker fleet (SPEC §5), with lanes.
 -- KEYS[1] theoretical arrival time (ms, string), KEYS[2] pause-until (ms, string),
 -- KEYS[3] how many slots were handed out (the sequence number of the last one),
--- KEYS[4] lanes (hash): field <seq> = the latest a committed request may leave (ms), field 'c' = the
---         highest sequence number committed to its departure time
+-- KEYS[4] lanes (hash): field <seq> = the latest a committed request may leave (ms), or 'x' when the
+--         request rps places on committed first; field 'c' = the highest sequence number committed
 -- ARGV[1] mode: 'reserve' | 'confirm' | 'pause' | 'late'
 -- ARGV[2] pause length ms (pause), the caller's slot (confirm, late)
 -- ARGV[3] clock override in ms ('' = Redis TIME, the fleet's shared clock; tests inject one)
@@ -37,6 +37,7 @@ local interval = tonumber(ARGV[5])
 local rps = tonumber(ARGV[6])
 local absorb = tonumber(ARGV[9])
 local LANES_TTL = 120000
+local SWEEP_AFTER = 10000
 
 local function fmt(x) return string.format('%.3f', x) end
 
@@ -48,12 +49,22 @@ local function laneFloor(seq, slot)
 end
 
 -- seq will leave at slot (plus at most the absorbed lateness, or it reports): its lane's next request
--- is held to that, and a request of the lane before it can no longer leave late.
+-- is held to that, and the lane's previous request can no longer leave late. Commits happen at the
+-- nominal slot (a caller held back by its lane sleeps after committing), so a lane commits in order;
+-- should a request still come to commit after its lane's next one did (a stall of a second), its
+-- record is a tombstone and it reserves again. Returns false then.
 local function commit(seq, slot)
-  redis.call('HSET', KEYS[4], tostring(seq), fmt(slot + absorb))
+  local key = tostring(seq)
+  if redis.call('HGET', KEYS[4], key) == 'x' then
+    redis.call('HDEL', KEYS[4], key)
+    return false
+  end
+  redis.call('HSET', KEYS[4], key, fmt(slot + absorb))
+  redis.call('HSETNX', KEYS[4], tostring(seq - rps), 'x')
   local committed = tonumber(redis.call('HGET', KEYS[4], 'c') or '0')
-  if seq > committed then redis.call('HSET', KEYS[4], 'c', tostring(seq)) end
+  if seq > committed then redis.call('HSET', KEYS[4], 'c', key) end
   redis.call('PEXPIRE', KEYS[4], LANES_TTL)
+  return true
 end
 
 local function reserve()
@@ -64,10 +75,14 @@ local function reserve()
   redis.call('SET', KEYS[1], fmt(nextTat), 'PX', ttl)
   local seq = redis.call('INCR', KEYS[3])
   redis.call('PEXPIRE', KEYS[3], ttl)
-  -- Lanes two rounds back are read by nobody any more.
-  redis.call('HDEL', KEYS[4], tostring(seq - 2 * rps))
-  local at = laneFloor(seq, slot)
-  if at <= now then commit(seq, at) end
+  -- Records stay while a reservation rps places on may still read them; far enough back, none does.
+  redis.call('HDEL', KEYS[4], tostring(seq - SWEEP_AFTER))
+  -- Due now: committed at once, held back for its lane if need be. Later: committed by 'confirm'.
+  local at = slot
+  if slot <= now then
+    at = laneFloor(seq, slot)
+    commit(seq, at)
+  end
   return { 'slot', fmt(at - now), fmt(now), fmt(nextTat), tostring(seq) }
 end
 
@@ -81,8 +96,9 @@ elseif mode == 'confirm' then
   local slot = tonumber(ARGV[2])
   if pause > slot then return reserve() end
   local seq = tonumber(ARGV[8])
-  local at = laneFloor(seq, slot)
-  commit(seq, at)
+  -- A caller that woke late (a busy event loop) is committed to now, not to the slot it missed.
+  local at = math.max(now, laneFloor(seq, slot))
+  if not commit(seq, at) then return reserve() end
   return { 'go', fmt(at - now), fmt(now) }
 elseif mode == 'late' then
   -- A request about to leave more than ARGV[9] after its committed slot. While the request rps places
@@ -98,7 +114,7 @@ elseif mode == 'late' then
   if handedOut < seq or committed >= seq + rps then
     return { 'forfeit', fmt(late), fmt(now) }
   end
-  local recorded = tonumber(redis.call('HGET', KEYS[4], tostring(seq)) or '0')
+  local recorded = tonumber(redis.call('HGET', KEYS[4], tostring(seq)) or '') or 0
   if leaves > recorded then redis.call('HSET', KEYS[4], tostring(seq), fmt(leaves)) end
   redis.call('PEXPIRE', KEYS[4], LANES_TTL)
   return { 'late', fmt(late), fmt(now) }
