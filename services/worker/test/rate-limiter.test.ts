@@ -352,6 +352,18 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     },
   );
 
+  it('a new count after idling (its key expired) does not inherit the old lanes', async () => {
+    const { clock, a, b } = fleet(4);
+    for (let i = 0; i < 10; i++) await (i % 2 ? a : b).acquire();
+    await redis.connection.del(`${redis.prefix}:case${n}:hes:limiter:seq`);
+    clock.t += 120_000;
+    const r = await a.acquire();
+    expect(r.seq).toBe(1);
+    clock.t = r.slotAt + 100;
+    // With the old count's "committed up to 10" still there, this would be forfeit.
+    expect(await a.depart(r)).toMatchObject({ state: 'late' });
+  });
+
   it('does not hand out its outstanding slots again when Redis lost the schedule (flush, failover)', async () => {
     const { a } = fleet(10);
     const held = [];
