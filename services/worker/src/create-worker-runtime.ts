@@ -155,9 +155,10 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
   const purge = retentionPurgeJob({ repo, metrics, logger, retentionDays: gateway.retentionDays });
   metrics.setProbes({
     queueCounts: async () => {
-      const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      const c = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
       return {
-        waiting: c.waiting ?? 0,
+        // Roster jobs wait in BullMQ's "prioritized" set (ROSTER_JOB_PRIORITY): waiting all the same.
+        waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
         active: c.active ?? 0,
         delayed: c.delayed ?? 0,
         failed: c.failed ?? 0,

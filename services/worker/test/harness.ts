@@ -160,7 +160,7 @@ export class Harness {
     const plans =
       spec.roster && isBulkKind(spec.kind)
         ? planBulk(spec.kind, batchId, ids, undefined, spec.chunkSize)
-        : ids.map((id) => planSingle(id, `req-${id.slice(0, 8)}`));
+        : ids.map((id) => planSingle(id, `req-${id.slice(0, 8)}`, spec.roster ? 'roster' : 'interactive'));
     const jobOf = new Map<string, string>();
     for (const p of plans) {
       for (const id of p.name === 'single' ? [p.data.checkId] : p.data.checkIds) jobOf.set(id, p.jobId);

@@ -66,6 +66,19 @@ describe('reconciler', () => {
     await allCompleted(inserted.ids);
   });
 
+  it('re-drives roster checks in the roster lane and single checks in the interactive one', async () => {
+    const roster = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(2), roster: true });
+    const single = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(1) });
+    expect(await h.queue.getJobState(roster.plans[0]!.jobId)).toBe('prioritized');
+    expect(await h.queue.getJobState(single.plans[0]!.jobId)).toBe('waiting');
+    for (const plan of [...roster.plans, ...single.plans]) await h.queue.remove(plan.jobId);
+    expect(await reconcile(reconcilerFor(0))).toMatchObject({ jobsMissing: 3, redriven: 3 });
+    for (const plan of roster.plans) expect(await h.queue.getJobState(plan.jobId)).toBe('prioritized');
+    expect(await h.queue.getJobState(single.plans[0]!.jobId)).toBe('waiting');
+    await h.startWorker();
+    await allCompleted([...roster.ids, ...single.ids]);
+  });
+
   it('pages through stale rows: every page is checked and re-driven, the cap holds', async () => {
     const inserted = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(7) });
     for (const plan of inserted.plans) await h.queue.remove(plan.jobId);

@@ -104,6 +104,6 @@ export class CheckChunkBuilder {
     const kind = this.#kind;
     return isBulkKind(kind)
       ? planBulk(kind, this.#batchId, this.validIds, requestId)
-      : this.validIds.map((id) => planSingle(id, requestId));
+      : this.validIds.map((id) => planSingle(id, requestId, 'roster'));
   }
 }

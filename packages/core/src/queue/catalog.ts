@@ -43,6 +43,13 @@ export type WebhookJobName = 'deliver';
 
 export type MaintenanceJobName = 'reconcile' | 'retention-purge';
 
+/**
+ * BullMQ priority of roster jobs (1 is the highest). Any priority puts a job behind every job without
+ * one, which is what interactive checks get (see enqueuePlanned); all roster jobs share one value, so
+ * rosters stay first in, first out among themselves.
+ */
+export const ROSTER_JOB_PRIORITY = 10;
+
 /** Deterministic ids: a re-drive of a job that still exists is a no-op in BullMQ. */
 export const singleJobId = (checkId: string) => `single-${checkId}`;
 export const bulkJobId = (batchId: string | null, firstCheckId: string) =>

@@ -77,8 +77,9 @@ local function reserve()
   redis.call('PEXPIRE', KEYS[3], ttl)
   -- A new count (the fleet idled past its expiry, or Redis lost it): the lanes of the old one are void.
   if seq == 1 then redis.call('DEL', KEYS[4]) end
-  -- Records stay while a reservation rps places on may still read them; far enough back, none does.
-  redis.call('HDEL', KEYS[4], tostring(seq - SWEEP_AFTER))
+  -- Records stay while a reservation rps places on may still read them: SWEEP_AFTER reservations
+  -- beyond that (more than any fleet holds at once), none does.
+  redis.call('HDEL', KEYS[4], tostring(seq - rps - SWEEP_AFTER))
   -- Due now: committed at once, held back for its lane if need be. Later: committed by 'confirm'.
   local at = slot
   if slot <= now then

@@ -112,7 +112,8 @@ function planRedrive(checks: StaleCheck[]): PlannedJob[] {
       ? check.jobId.startsWith('bulk-')
       : check.batchId !== null && isBulkKind(check.kind);
     if (!bulk || !isBulkKind(check.kind)) {
-      plans.push(planSingle(check.id, check.requestId ?? undefined));
+      const lane = check.batchId === null ? 'interactive' : 'roster';
+      plans.push(planSingle(check.id, check.requestId ?? undefined, lane));
       continue;
     }
     pushTo(rosters, `${check.kind}:${check.batchId ?? ''}`, check);

@@ -1,0 +1,68 @@
+import { waitFor } from '@hes/core/testing';
+import { generateSandboxCodes } from '@hes/sandbox';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Harness } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await Harness.start('worker-lanes');
+});
+afterEach(async () => {
+  for (const rt of [...h.runtimes]) await rt.close();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const completedAt = async (ids: readonly string[]) => {
+  await waitFor(
+    async () =>
+      (await h.db.prisma.check.count({ where: { id: { in: [...ids] }, status: 'completed' } })) ===
+      ids.length,
+    { timeoutMs: 20_000, message: 'every check to complete' },
+  );
+  return (await h.checks(ids)).map((r) => r.completedAt!.getTime());
+};
+
+describe('job lanes: a check someone waits for goes before roster work', () => {
+  it.each([
+    ['standard', 'bulk jobs'],
+    ['employee', 'one job per check'],
+  ] as const)(
+    '%s roster (%s) queued first, a single check after it: the single is done first',
+    async (kind, _jobs) => {
+      const roster = await h.insertAndEnqueue({
+        kind,
+        codes: generateSandboxCodes('RISKLESS', 40, kind === 'standard' ? 61 : 62),
+        roster: true,
+        chunkSize: 5,
+      });
+      const single = await h.insertAndEnqueue({
+        kind,
+        codes: generateSandboxCodes('RISKY', 1, kind === 'standard' ? 63 : 64),
+      });
+      // One job at a time, and the queue already holds the roster's 8 (or 40) jobs when the worker starts.
+      await h.startWorker({ WORKER_CONCURRENCY: '1', HES_RATE_LIMIT_RPS: '50' });
+      const [singleDone] = await completedAt(single.ids);
+      const rosterDone = await completedAt(roster.ids);
+      expect(singleDone!).toBeLessThan(Math.min(...rosterDone));
+    },
+  );
+
+  it('counts roster jobs (BullMQ keeps them as "prioritized") as waiting in hes_worker_queue_jobs', async () => {
+    const roster = await h.insertAndEnqueue({
+      kind: 'standard',
+      codes: generateSandboxCodes('RISKLESS', 30, 65),
+      roster: true,
+      chunkSize: 5,
+    });
+    // A slow limit keeps the queue full while the gauge is read: one job active, the other five waiting.
+    const rt = await h.startWorker({ WORKER_CONCURRENCY: '1', HES_RATE_LIMIT_RPS: '0.5' });
+    await waitFor(async () =>
+      (await rt.metrics.registry.metrics()).includes('hes_worker_queue_jobs{state="active"} 1'),
+    );
+    expect(await rt.metrics.registry.metrics()).toContain('hes_worker_queue_jobs{state="waiting"} 5');
+    await rt.close();
+    for (const plan of roster.plans) await h.queue.remove(plan.jobId).catch(() => {});
+  });
+});
