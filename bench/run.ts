@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: every scenario against the local PostgreSQL and Redis and the in-process sandbox; writes
  * bench/results/latest.json and latest.md and prints the table.
- *   BENCH_ONLY=pipeline,naive   run only these scenarios (pipeline, naive, wait, intake, roster, growth)
+ *   BENCH_ONLY=pipeline,naive   run only these scenarios (pipeline, naive, wait, door, intake, roster, growth)
  *   BENCH_QUICK=1               smaller sizes and shorter runs
  *   BENCH_BUILD=0               do not rebuild: run the API and workers from the dist/ already there
  *
@@ -13,6 +13,7 @@ import { testRedisUrl, testServerUrl } from '@hes/core/testing';
 import { machineInfo } from './lib/machine.js';
 import { type BenchReport, Recorder, writeReport } from './lib/report.js';
 import type { Scenario, ScenarioContext } from './lib/scenario.js';
+import { door } from './scenarios/door.js';
 import { growth } from './scenarios/growth.js';
 import { intake } from './scenarios/intake.js';
 import { naive } from './scenarios/naive.js';
@@ -20,7 +21,7 @@ import { pipeline } from './scenarios/pipeline.js';
 import { roster } from './scenarios/roster.js';
 import { wait } from './scenarios/wait.js';
 
-const ALL: Scenario[] = [pipeline, naive, wait, intake, roster, growth];
+const ALL: Scenario[] = [pipeline, naive, wait, door, intake, roster, growth];
 
 const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const only = process.env.BENCH_ONLY

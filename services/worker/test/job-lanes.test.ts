@@ -65,4 +65,41 @@ describe('job lanes: a check someone waits for goes before roster work', () => {
     await rt.close();
     for (const plan of roster.plans) await h.queue.remove(plan.jobId).catch(() => {});
   });
+
+  it('a single check takes a rate-limit slot held by a roster job that is still waiting for it', async () => {
+    const roster = await h.insertAndEnqueue({
+      kind: 'standard',
+      codes: generateSandboxCodes('RISKLESS', 40, 66),
+      roster: true,
+      chunkSize: 5,
+    });
+    // Four roster jobs in flight, each holding a slot about 208 ms after the previous one.
+    await h.startWorker({ WORKER_CONCURRENCY: '4', HES_RATE_LIMIT_RPS: '5' });
+    const jobOf = new Map(
+      roster.plans.flatMap((p) => (p.name === 'bulk' ? p.data.checkIds.map((id) => [id, p.jobId]) : [])),
+    );
+    let inFlight: string[] = [];
+    await waitFor(async () => {
+      const rows = await h.checks(roster.ids);
+      inFlight = [...new Set(rows.filter((r) => r.status === 'processing').map((r) => jobOf.get(r.id)!))];
+      return inFlight.length === 4;
+    });
+    const single = await h.insertAndEnqueue({
+      kind: 'standard',
+      codes: generateSandboxCodes('RISKY', 1, 67),
+    });
+    const [singleDone] = await completedAt(single.ids);
+    const rosterRows = await h.checks(roster.ids);
+    await completedAt(roster.ids);
+    const lastInFlight = inFlight.at(-1);
+    const lastDone = Math.max(
+      ...(await h.checks(roster.ids))
+        .filter((r) => jobOf.get(r.id) === lastInFlight)
+        .map((r) => r.completedAt!.getTime()),
+    );
+    // It waits for a job to finish (a worker slot), then leaves before the roster job that reserved
+    // its slot last; queued behind every reservation, it would come after all four.
+    expect(rosterRows.length).toBe(40);
+    expect(singleDone!).toBeLessThan(lastDone);
+  });
 });

@@ -183,6 +183,49 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     expect(await a.depart(third)).toMatchObject({ state: 'forfeit' });
   });
 
+  it('an interactive caller takes the earliest roster reservation whose holder still sleeps; that one reserves again', async () => {
+    const clock = { t: 50_000_000 };
+    const t0 = clock.t;
+    const prefix = `${redis.prefix}:take`;
+    const now = () => clock.t;
+    const plainSleep = async (ms: number) => {
+      clock.t += ms;
+    };
+    const asleep: { until: number; wake: () => void }[] = [];
+    const rosterJob = new RedisRateLimiter({
+      redis: redis.connection,
+      prefix,
+      rps: 10,
+      now,
+      sleep: (ms) =>
+        new Promise<void>((wake) => {
+          asleep.push({ until: clock.t + ms, wake });
+        }),
+    });
+    const door = new RedisRateLimiter({ redis: redis.connection, prefix, rps: 10, now, sleep: plainSleep });
+    const first = await door.acquire(); // a roster caller's slot due at once: committed, nothing to take
+    const held = rosterJob.acquire(); // slot t0 + 100, its holder asleep until t0 + 90
+    await waitFor(() => asleep.length === 1);
+    const mine = await door.acquire(undefined, undefined, 'interactive');
+    expect([first.seq, first.slotAt - t0]).toEqual([1, 0]);
+    expect([mine.seq, mine.slotAt - t0]).toEqual([2, 100]);
+    // The roster caller wakes, learns its slot was taken and gets the next free one.
+    const wake = async () => {
+      await waitFor(() => asleep.length > 0);
+      const s = asleep.shift()!;
+      clock.t = Math.max(clock.t, s.until);
+      s.wake();
+    };
+    await wake();
+    await wake();
+    await wake();
+    const again = await held;
+    expect([again.seq, again.slotAt - t0]).toEqual([3, 200]);
+    // Nothing to take now (no roster reservation ahead): an interactive caller queues like anyone.
+    const next = await door.acquire(undefined, undefined, 'interactive');
+    expect([next.seq, next.slotAt - t0]).toEqual([4, 300]);
+  });
+
   it("a request that comes to commit after its lane's next one did (a stall of over a second) reserves again", async () => {
     const clock = { t: 40_000_000 };
     const prefix = `${redis.prefix}:stall`;
@@ -314,7 +357,8 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
       const caller = async (i: number) => {
         const limiter = fleetOf[i % fleetOf.length]!;
         while (departures.length < 120) {
-          const r = await limiter.acquire();
+          // Every third caller serves a door: it takes roster reservations whose holders still sleep.
+          const r = await limiter.acquire(undefined, undefined, i % 3 === 0 ? 'interactive' : 'roster');
           const roll = random();
           // Mostly on time, some late by up to a slot or two, a few by most of a second.
           if (roll > 0.6) await sleep(roll < 0.9 ? 20 + random() * 300 : 400 + random() * 500);

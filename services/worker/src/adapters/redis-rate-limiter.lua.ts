@@ -16,6 +16,8 @@ export const RATE_LIMITER_LUA = `
 -- ARGV[7] ms between this script and the request really leaving (late)
 -- ARGV[8] the caller's sequence number (confirm, late)
 -- ARGV[9] lateness the margin absorbs unreported (a quarter of it)
+-- ARGV[10] the caller's lane: 'interactive' (a check someone waits for) or 'roster'
+-- KEYS[5] roster reservations not committed yet (zset: member seq, score slot)
 --
 -- The Ministry counts departures in a sliding second. Any rps + 1 requests include two of one lane
 -- (sequence numbers rps apart, pigeonhole), so if each request leaves at least rps intervals minus
@@ -38,6 +40,10 @@ local rps = tonumber(ARGV[6])
 local absorb = tonumber(ARGV[9])
 local LANES_TTL = 120000
 local SWEEP_AFTER = 10000
+local lane = ARGV[10]
+-- An interactive caller takes a roster reservation only if its holder is surely still asleep: it wakes
+-- 10 ms before its slot to confirm (CONFIRM_LEAD_MS in the caller).
+local TAKE_AHEAD = 25
 
 local function fmt(x) return string.format('%.3f', x) end
 
@@ -68,6 +74,17 @@ local function commit(seq, slot)
 end
 
 local function reserve()
+  -- A check someone waits for takes the earliest roster reservation whose holder has not woken yet:
+  -- same slot, same sequence number (so the same lane), and the roster job reserves again when it
+  -- wakes. Otherwise it would wait behind every slot the busy roster jobs hold (WORKER_CONCURRENCY).
+  if lane == 'interactive' then
+    local held = redis.call('ZRANGEBYSCORE', KEYS[5], now + TAKE_AHEAD, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if held[1] then
+      redis.call('ZREM', KEYS[5], held[1])
+      redis.call('HSET', KEYS[4], 't' .. held[1], '1')
+      return { 'slot', fmt(tonumber(held[2]) - now), fmt(now), fmt(tat), held[1] }
+    end
+  end
   -- The next free slot: never before now, never before the previous slot + interval, never in a pause.
   local slot = math.max(now, tat, pause)
   local nextTat = slot + interval
@@ -76,15 +93,20 @@ local function reserve()
   local seq = redis.call('INCR', KEYS[3])
   redis.call('PEXPIRE', KEYS[3], ttl)
   -- A new count (the fleet idled past its expiry, or Redis lost it): the lanes of the old one are void.
-  if seq == 1 then redis.call('DEL', KEYS[4]) end
+  if seq == 1 then redis.call('DEL', KEYS[4], KEYS[5]) end
   -- Records stay while a reservation rps places on may still read them: SWEEP_AFTER reservations
   -- beyond that (more than any fleet holds at once), none does.
-  redis.call('HDEL', KEYS[4], tostring(seq - rps - SWEEP_AFTER))
+  redis.call('HDEL', KEYS[4], tostring(seq - rps - SWEEP_AFTER), 't' .. (seq - rps - SWEEP_AFTER))
+  -- Roster reservations whose holder never confirmed (gone with its process) are dropped a minute on.
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 60000)
   -- Due now: committed at once, held back for its lane if need be. Later: committed by 'confirm'.
   local at = slot
   if slot <= now then
     at = laneFloor(seq, slot)
     commit(seq, at)
+  elseif lane == 'roster' then
+    redis.call('ZADD', KEYS[5], slot, tostring(seq))
+    redis.call('PEXPIRE', KEYS[5], LANES_TTL)
   end
   return { 'slot', fmt(at - now), fmt(now), fmt(nextTat), tostring(seq) }
 end
@@ -97,8 +119,13 @@ elseif mode == 'confirm' then
   -- on at the slot voids it (the sequence number is abandoned: it never leaves). Otherwise the slot is
   -- committed, later if its lane's previous request has reported a late departure meanwhile.
   local slot = tonumber(ARGV[2])
-  if pause > slot then return reserve() end
   local seq = tonumber(ARGV[8])
+  if lane == 'roster' then
+    redis.call('ZREM', KEYS[5], tostring(seq))
+    -- Taken by an interactive caller while this one slept: a new reservation at the end.
+    if redis.call('HDEL', KEYS[4], 't' .. seq) == 1 then return reserve() end
+  end
+  if pause > slot then return reserve() end
   -- A caller that woke late (a busy event loop) is committed to now, not to the slot it missed.
   local at = math.max(now, laneFloor(seq, slot))
   if not commit(seq, at) then return reserve() end

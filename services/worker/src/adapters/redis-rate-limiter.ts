@@ -19,6 +19,12 @@ export interface RateLimiterOptions {
   sleep?: Sleep;
 }
 
+/**
+ * Whom a request serves: `interactive` (a check someone waits for) takes the earliest `roster`
+ * reservation whose holder is still asleep, instead of queueing behind every slot the roster holds.
+ */
+export type LimiterLane = 'interactive' | 'roster';
+
 export interface Reservation {
   /** When the caller may send, on the limiter's clock (ms). */
   slotAt: number;
@@ -53,6 +59,7 @@ type ScriptRunner = (
   pauseKey: string,
   seqKey: string,
   lanesKey: string,
+  heldKey: string,
   mode: string,
   arg: string,
   now: string,
@@ -62,6 +69,7 @@ type ScriptRunner = (
   guard: string,
   seq: string,
   absorb: string,
+  lane: string,
 ) => Promise<ScriptReply>;
 
 /**
@@ -105,6 +113,7 @@ export class RedisRateLimiter {
   readonly #pauseKey: string;
   readonly #seqKey: string;
   readonly #lanesKey: string;
+  readonly #heldKey: string;
   readonly #now: (() => number) | undefined;
   readonly #sleep: Sleep;
   readonly #intervalMs: number;
@@ -115,13 +124,14 @@ export class RedisRateLimiter {
 
   constructor(options: RateLimiterOptions) {
     const { redis } = options;
-    if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 4, lua: RATE_LIMITER_LUA });
+    if (!(COMMAND in redis)) redis.defineCommand(COMMAND, { numberOfKeys: 5, lua: RATE_LIMITER_LUA });
     const command = (redis as unknown as Record<string, ScriptRunner>)[COMMAND]!;
     this.#run = command.bind(redis);
     this.#tatKey = `${options.prefix}:hes:limiter:tat`;
     this.#pauseKey = `${options.prefix}:hes:limiter:pause`;
     this.#seqKey = `${options.prefix}:hes:limiter:seq`;
     this.#lanesKey = `${options.prefix}:hes:limiter:lanes`;
+    this.#heldKey = `${options.prefix}:hes:limiter:held`;
     this.#now = options.now;
     this.#sleep = options.sleep ?? realSleep;
     this.#rps = options.rps;
@@ -142,10 +152,14 @@ export class RedisRateLimiter {
    * alongside the pause check, so the caller's last-moment checks do not make it late. Rejects
    * (AbortError) when `signal` aborts while waiting.
    */
-  async acquire(signal?: AbortSignal, atSlot?: () => Promise<unknown>): Promise<Reservation> {
+  async acquire(
+    signal?: AbortSignal,
+    atSlot?: () => Promise<unknown>,
+    lane: LimiterLane = 'roster',
+  ): Promise<Reservation> {
     let waitedMs = 0;
     let asked = this.#local();
-    let reply = await this.#script('reserve', 0);
+    let reply = await this.#script('reserve', 0, undefined, lane);
     let seq = Number(reply[4]);
     // The slot the last `confirm` was asked about; null while the current reservation is unconfirmed.
     let confirmedSlot: number | null = null;
@@ -173,11 +187,12 @@ export class RedisRateLimiter {
       if (sleepMs > 0) await this.#sleep(sleepMs, signal);
       waitedMs += sleepMs;
       asked = this.#local();
-      const [confirmed] = await Promise.all([this.#script('confirm', slot, seq), atSlot?.()]);
+      const [confirmed] = await Promise.all([this.#script('confirm', slot, seq, lane), atSlot?.()]);
       if (confirmed[0] === 'go') {
         confirmedSlot = slot;
       } else {
-        // A pause began while this caller slept: a new reservation after it, checked again at its slot.
+        // A pause began, or an interactive caller took the slot, while this caller slept: a new
+        // reservation, checked again at its own slot.
         seq = Number(confirmed[4]);
         confirmedSlot = null;
       }
@@ -218,6 +233,7 @@ export class RedisRateLimiter {
     mode: 'reserve' | 'confirm' | 'pause' | 'late',
     arg: number,
     seq?: number,
+    lane: LimiterLane = 'roster',
   ): Promise<ScriptReply> {
     const now = this.#now ? String(this.#now()) : '';
     const reply = await this.#run(
@@ -225,6 +241,7 @@ export class RedisRateLimiter {
       this.#pauseKey,
       this.#seqKey,
       this.#lanesKey,
+      this.#heldKey,
       mode,
       String(arg),
       now,
@@ -234,6 +251,7 @@ export class RedisRateLimiter {
       String(DEPART_GUARD_MS),
       String(seq ?? ''),
       String(this.#toleranceMs),
+      lane,
     );
     if (reply[3] !== undefined) this.#lastTat = Math.max(this.#lastTat, Number(reply[3]));
     return reply;

@@ -121,7 +121,9 @@ export class CheckProcessor {
       }
     }
 
-    const outcome = await this.#o.caller.call(SINGLE_ENDPOINT[check.kind], 1, send, ctx.signals);
+    // A check submitted on its own (no batch) is one someone may be waiting for at a door.
+    const lane = check.batchId === null ? 'interactive' : 'roster';
+    const outcome = await this.#o.caller.call(SINGLE_ENDPOINT[check.kind], 1, send, ctx.signals, lane);
     if (outcome.type === 'ok') return this.#finish([mapSuccess(check, outcome.value)], [check.batchId], 0);
     if (outcome.type === 'business' && outcome.reason !== 'MISSING') {
       return this.#finish([mapBusiness(check.id, outcome.reason, outcome.errorKey)], [check.batchId], 0);

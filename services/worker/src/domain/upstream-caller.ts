@@ -1,6 +1,7 @@
 import type { Logger } from '@hes/core';
 import type { WorkerMetrics } from '../adapters/metrics.js';
 import {
+  type LimiterLane,
   type RedisRateLimiter,
   type Reservation,
   realSleep,
@@ -68,6 +69,7 @@ export class UpstreamCaller {
     codes: number,
     send: (signal: AbortSignal) => Promise<T>,
     signals: CallSignals,
+    lane: LimiterLane = 'roster',
   ): Promise<CallOutcome<T>> {
     const { limiter, circuit, metrics, logger } = this.#o;
     const throttledSince = this.#now();
@@ -87,7 +89,7 @@ export class UpstreamCaller {
         rejectedMeanwhile = admission === 'closed' && (await circuit.isFailing());
       };
       try {
-        reservation = await limiter.acquire(signals.drain, atSlot);
+        reservation = await limiter.acquire(signals.drain, atSlot, lane);
       } catch (err) {
         if (admission === 'probe') await circuit.releaseProbe();
         if (signals.drain.aborted) throw new ReturnToQueueError();
