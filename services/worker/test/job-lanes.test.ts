@@ -89,7 +89,6 @@ describe('job lanes: a check someone waits for goes before roster work', () => {
       codes: generateSandboxCodes('RISKY', 1, 67),
     });
     const [singleDone] = await completedAt(single.ids);
-    const rosterRows = await h.checks(roster.ids);
     await completedAt(roster.ids);
     const lastInFlight = inFlight.at(-1);
     const lastDone = Math.max(
@@ -99,7 +98,6 @@ describe('job lanes: a check someone waits for goes before roster work', () => {
     );
     // It waits for a job to finish (a worker slot), then leaves before the roster job that reserved
     // its slot last; queued behind every reservation, it would come after all four.
-    expect(rosterRows.length).toBe(40);
     expect(singleDone!).toBeLessThan(lastDone);
   });
 });

@@ -106,6 +106,10 @@ const COMMAND = 'hesRateLimit';
  * its slot (`confirm`), waits as long as that lane needs: one request is held back by the lateness,
  * the rest of the schedule keeps its pace. Only when that later request is already committed to its
  * time (the lateness is about a second) is the late slot forfeit.
+ *
+ * An `interactive` caller (a check someone waits for) takes the earliest `roster` reservation whose
+ * holder has not woken for it yet, sequence number included, so the lanes are unchanged; the holder
+ * learns it at `confirm` and reserves again.
  */
 export class RedisRateLimiter {
   readonly #run: ScriptRunner;
