@@ -19,6 +19,9 @@ export type ChecksQueue = Queue<CheckJobData, unknown, CheckJobName>;
  */
 export type JobLane = 'interactive' | 'roster';
 
+/** A roster's checks carry its batch id; a check submitted on its own has none. */
+export const laneOf = (batchId: string | null): JobLane => (batchId === null ? 'interactive' : 'roster');
+
 /** A unit of upstream work: one check, or up to 500 roster checks that go in one bulk call. */
 export type PlannedJob =
   | {

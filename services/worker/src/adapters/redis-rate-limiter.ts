@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import type { JobLane } from '@hes/core';
 import type { Redis } from 'ioredis';
 import { RATE_LIMITER_LUA } from './redis-rate-limiter.lua.js';
 
@@ -18,12 +19,6 @@ export interface RateLimiterOptions {
   now?: () => number;
   sleep?: Sleep;
 }
-
-/**
- * Whom a request serves: `interactive` (a check someone waits for) takes the earliest `roster`
- * reservation whose holder is still asleep, instead of queueing behind every slot the roster holds.
- */
-export type LimiterLane = 'interactive' | 'roster';
 
 export interface Reservation {
   /** When the caller may send, on the limiter's clock (ms). */
@@ -159,7 +154,7 @@ export class RedisRateLimiter {
   async acquire(
     signal?: AbortSignal,
     atSlot?: () => Promise<unknown>,
-    lane: LimiterLane = 'roster',
+    lane: JobLane = 'roster',
   ): Promise<Reservation> {
     let waitedMs = 0;
     let asked = this.#local();
@@ -237,7 +232,7 @@ export class RedisRateLimiter {
     mode: 'reserve' | 'confirm' | 'pause' | 'late',
     arg: number,
     seq?: number,
-    lane: LimiterLane = 'roster',
+    lane: JobLane = 'roster',
   ): Promise<ScriptReply> {
     const now = this.#now ? String(this.#now()) : '';
     const reply = await this.#run(

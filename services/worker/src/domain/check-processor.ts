@@ -4,6 +4,7 @@ import {
   CHECK_ERROR_CODES,
   type CodeVault,
   type Logger,
+  laneOf,
   publishChecksFinal,
   type SingleCheckJob,
   type VisitDefaults,
@@ -121,8 +122,8 @@ export class CheckProcessor {
       }
     }
 
-    // A check submitted on its own (no batch) is one someone may be waiting for at a door.
-    const lane = check.batchId === null ? 'interactive' : 'roster';
+    // A check submitted on its own may be one someone is waiting for at a door.
+    const lane = laneOf(check.batchId);
     const outcome = await this.#o.caller.call(SINGLE_ENDPOINT[check.kind], 1, send, ctx.signals, lane);
     if (outcome.type === 'ok') return this.#finish([mapSuccess(check, outcome.value)], [check.batchId], 0);
     if (outcome.type === 'business' && outcome.reason !== 'MISSING') {

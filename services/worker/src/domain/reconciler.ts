@@ -3,6 +3,7 @@ import {
   enqueuePlanned,
   isBulkKind,
   type Logger,
+  laneOf,
   type PlannedJob,
   planBulk,
   planSingle,
@@ -112,8 +113,7 @@ function planRedrive(checks: StaleCheck[]): PlannedJob[] {
       ? check.jobId.startsWith('bulk-')
       : check.batchId !== null && isBulkKind(check.kind);
     if (!bulk || !isBulkKind(check.kind)) {
-      const lane = check.batchId === null ? 'interactive' : 'roster';
-      plans.push(planSingle(check.id, check.requestId ?? undefined, lane));
+      plans.push(planSingle(check.id, check.requestId ?? undefined, laneOf(check.batchId)));
       continue;
     }
     pushTo(rosters, `${check.kind}:${check.batchId ?? ''}`, check);

@@ -1,7 +1,6 @@
-import type { Logger } from '@hes/core';
+import type { JobLane, Logger } from '@hes/core';
 import type { WorkerMetrics } from '../adapters/metrics.js';
 import {
-  type LimiterLane,
   type RedisRateLimiter,
   type Reservation,
   realSleep,
@@ -69,7 +68,7 @@ export class UpstreamCaller {
     codes: number,
     send: (signal: AbortSignal) => Promise<T>,
     signals: CallSignals,
-    lane: LimiterLane = 'roster',
+    lane: JobLane = 'roster',
   ): Promise<CallOutcome<T>> {
     const { limiter, circuit, metrics, logger } = this.#o;
     const throttledSince = this.#now();
