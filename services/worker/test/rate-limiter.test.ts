@@ -1,7 +1,7 @@
 import { createTestRedis, type TestRedis, waitFor } from '@hes/core/testing';
 import { generateSandboxCodes } from '@hes/sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisRateLimiter, type Reservation } from '../src/adapters/redis-rate-limiter.js';
+import { RedisRateLimiter, type Reservation, type Sleep } from '../src/adapters/redis-rate-limiter.js';
 import { Harness } from './harness.js';
 import { startThreadedSandbox, type ThreadedSandbox } from './threaded-sandbox.js';
 
@@ -27,21 +27,35 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     await redis?.close();
   });
 
+  /**
+   * One worker process's limiter on `clock`, a fake clock; by default sleeping is what advances it.
+   * Limiters with the same `prefix` share one schedule, like worker processes of one deployment.
+   */
+  function onClock(
+    clock: { t: number },
+    prefix: string,
+    rps: number,
+    options: { marginMs?: number; sleep?: Sleep } = {},
+  ) {
+    return new RedisRateLimiter({
+      redis: redis.connection,
+      prefix: `${redis.prefix}:${prefix}`,
+      rps,
+      marginMs: options.marginMs ?? 0,
+      now: () => clock.t,
+      sleep:
+        options.sleep ??
+        (async (ms) => {
+          clock.t += ms;
+        }),
+    });
+  }
+
   /** Two limiters on one key = two worker processes; a fake clock that only sleeping advances. */
   function fleet(rps: number, marginMs = 0) {
     const clock = { t: 1_700_000_000_000 };
-    const prefix = `${redis.prefix}:case${++n}`;
-    const make = () =>
-      new RedisRateLimiter({
-        redis: redis.connection,
-        prefix,
-        rps,
-        marginMs,
-        now: () => clock.t,
-        sleep: async (ms) => {
-          clock.t += ms;
-        },
-      });
+    const prefix = `case${++n}`;
+    const make = () => onClock(clock, prefix, rps, { marginMs });
     return { clock, a: make(), b: make() };
   }
 
@@ -186,23 +200,14 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
   it('an interactive caller takes the earliest roster reservation whose holder still sleeps; that one reserves again', async () => {
     const clock = { t: 50_000_000 };
     const t0 = clock.t;
-    const prefix = `${redis.prefix}:take`;
-    const now = () => clock.t;
-    const plainSleep = async (ms: number) => {
-      clock.t += ms;
-    };
     const asleep: { until: number; wake: () => void }[] = [];
-    const rosterJob = new RedisRateLimiter({
-      redis: redis.connection,
-      prefix,
-      rps: 10,
-      now,
+    const rosterJob = onClock(clock, 'take', 10, {
       sleep: (ms) =>
         new Promise<void>((wake) => {
           asleep.push({ until: clock.t + ms, wake });
         }),
     });
-    const door = new RedisRateLimiter({ redis: redis.connection, prefix, rps: 10, now, sleep: plainSleep });
+    const door = onClock(clock, 'take', 10);
     const first = await door.acquire(); // a roster caller's slot due at once: committed, nothing to take
     const held = rosterJob.acquire(); // slot t0 + 100, its holder asleep until t0 + 90
     await waitFor(() => asleep.length === 1);
@@ -228,23 +233,9 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
 
   it("a request that comes to commit after its lane's next one did (a stall of over a second) reserves again", async () => {
     const clock = { t: 40_000_000 };
-    const prefix = `${redis.prefix}:stall`;
-    const now = () => clock.t;
-    const other = new RedisRateLimiter({
-      redis: redis.connection,
-      prefix,
-      rps: 4,
-      now,
-      sleep: async (ms) => {
-        clock.t += ms;
-      },
-    });
+    const other = onClock(clock, 'stall', 4);
     let stalled = false;
-    const limiter = new RedisRateLimiter({
-      redis: redis.connection,
-      prefix,
-      rps: 4,
-      now,
+    const limiter = onClock(clock, 'stall', 4, {
       sleep: async (ms) => {
         const wakeAt = clock.t + ms;
         if (!stalled) {
@@ -273,17 +264,10 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
         return seed / 2_147_483_648;
       };
       const clock = { t: 20_000_000 };
-      const prefix = `${redis.prefix}:walk${inFlight}`;
       const make = () =>
-        new RedisRateLimiter({
-          redis: redis.connection,
-          prefix,
-          rps: 5,
-          // A quarter of it absorbs lateness unreported; the rest is for delivery jitter (none here).
-          marginMs: 10,
-          now: () => clock.t,
-          sleep: async () => {}, // the walk moves the clock itself
-        });
+        // A quarter of the margin absorbs lateness unreported; the rest is for delivery jitter (none
+        // here). The walk moves the clock itself: sleeping does not.
+        onClock(clock, `walk${inFlight}`, 5, { marginMs: 10, sleep: async () => {} });
       const fleetOf = [make(), make(), make()];
       const pending: { limiter: RedisRateLimiter; r: Reservation }[] = [];
       const reserve = async () => {
@@ -340,18 +324,7 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
           const lag = random() < 0.2 ? random() * 300 : 0;
           timers.push({ at: clock.t + ms + lag, wake });
         });
-      const prefix = `${redis.prefix}:virtual${callers}`;
-      const fleetOf = [0, 1, 2].map(
-        () =>
-          new RedisRateLimiter({
-            redis: redis.connection,
-            prefix,
-            rps: 5,
-            marginMs: 40,
-            now: () => clock.t,
-            sleep,
-          }),
-      );
+      const fleetOf = [0, 1, 2].map(() => onClock(clock, `virtual${callers}`, 5, { marginMs: 40, sleep }));
       const departures: number[] = [];
       const counts = { 'on-time': 0, late: 0, forfeit: 0 };
       const caller = async (i: number) => {
