@@ -162,6 +162,44 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     );
   });
 
+  it('a late departure whose record answers slowly is recorded again once, with room for that round trip', async () => {
+    const clock = { t: 1_700_000_000_000 };
+    // Every read of the clock costs 6 ms while `slow`: a saturated box where a round trip outlasts the
+    // 2 ms the record allows for the answer's way back. Bounded, so a limiter that never adapts ends too.
+    let slow = false;
+    let reads = 0;
+    const limiter = new RedisRateLimiter({
+      redis: redis.connection,
+      prefix: `${redis.prefix}:slow-answers`,
+      rps: 10,
+      marginMs: 40,
+      now: () => {
+        const t = clock.t;
+        if (slow && ++reads < 200) clock.t += 6;
+        return t;
+      },
+      sleep: async (ms) => {
+        clock.t += ms;
+      },
+    });
+    const mine = await limiter.acquire();
+    clock.t = mine.slotAt + 30;
+    slow = true;
+    const departure = await limiter.depart(mine);
+    const leftAt = clock.t;
+    slow = false;
+    expect(departure.state).toBe('late');
+    // One read to see it is late, then three per attempt (asked, the script's now, the answer): a first
+    // attempt with the 2 ms allowance, one more with twice the 12 ms round trip — not attempt after
+    // attempt for as long as the box stays this slow.
+    expect(reads).toBe(7);
+    // What the lane's next request waits for is no earlier than the request really left.
+    const recorded = Number(
+      await redis.connection.hget(`${redis.prefix}:slow-answers:hes:limiter:lanes`, String(mine.seq)),
+    );
+    expect(recorded).toBeGreaterThanOrEqual(leftAt);
+  });
+
   it("a run of late departures holds back one request each and keeps the schedule's pace", async () => {
     const { clock, a, b } = fleet(10, 40);
     const held = [await a.acquire(), await b.acquire(), await a.acquire(), await b.acquire()];
