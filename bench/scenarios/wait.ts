@@ -7,6 +7,7 @@
 import { HesClient } from '@hes/client';
 import { request } from 'undici';
 import { rosterCodes } from '../lib/roster.js';
+import { cpuSeconds, cpuSecondsOf } from '../lib/rss.js';
 import type { Scenario } from '../lib/scenario.js';
 import { startBenchStack } from '../lib/stack.js';
 import { round, runConcurrent, summarize } from '../lib/stats.js';
@@ -31,7 +32,7 @@ export const wait: Scenario = {
     });
     try {
       const api = await stack.startApi();
-      await stack.startWorker();
+      const worker = await stack.startWorker();
       const codes = rosterCodes(total * 2 + warm * 2, 31);
       let statuses: Record<number, number> = {};
       const viaApi = async (code: string) => {
@@ -51,7 +52,24 @@ export const wait: Scenario = {
       const sandbox = await runConcurrent(total, CONCURRENCY, (i) =>
         direct.checkHesCode(codes[base + i]!).then(() => {}),
       );
+      const cpu0 = {
+        api: cpuSeconds(api.pid),
+        worker: cpuSeconds(worker.pid),
+        pg: cpuSecondsOf('postgres'),
+        redis: cpuSecondsOf('redis-server'),
+        self: process.cpuUsage(),
+      };
       const gateway = await runConcurrent(total, CONCURRENCY, (i) => viaApi(codes[base + total + i]!));
+      const self = process.cpuUsage(cpu0.self);
+      const perCheck = (seconds: number) => round((seconds * 1000) / total, 3);
+      // Where a check's CPU goes (the box is saturated at 50 clients: this, not latency, is what moves).
+      const cpuPerCheck = {
+        apiMs: perCheck(cpuSeconds(api.pid) - cpu0.api),
+        workerMs: perCheck(cpuSeconds(worker.pid) - cpu0.worker),
+        postgresMs: perCheck(cpuSecondsOf('postgres') - cpu0.pg),
+        redisMs: perCheck(cpuSecondsOf('redis-server') - cpu0.redis),
+        benchMs: perCheck((self.user + self.system) / 1e6),
+      };
       const s = summarize(sandbox.latencies);
       const g = summarize(gateway.latencies);
       rec.figure(
@@ -75,7 +93,15 @@ export const wait: Scenario = {
         undefined,
         `${statuses[200] ?? 0} × 200, ${statuses[202] ?? 0} × 202`,
       );
-      rec.detail('latency', { total, concurrency: CONCURRENCY, sandbox: s, gateway: g, statuses });
+      const cpuTotal = Object.values(cpuPerCheck).reduce((a, b) => a + b, 0);
+      rec.figure(
+        'CPU per check, all processes (sandbox and clients included)',
+        cpuTotal,
+        'ms',
+        undefined,
+        `API ${cpuPerCheck.apiMs}, worker ${cpuPerCheck.workerMs}, PostgreSQL ${cpuPerCheck.postgresMs}, Redis ${cpuPerCheck.redisMs}, bench ${cpuPerCheck.benchMs}`,
+      );
+      rec.detail('latency', { total, concurrency: CONCURRENCY, sandbox: s, gateway: g, statuses, cpuPerCheck });
     } finally {
       await direct.close();
       await stack.close();

@@ -76,14 +76,15 @@ describe('check jobs against the sandbox', () => {
     await allFinal(ids);
 
     const stats = h.stats();
-    expect(stats.byEndpoint).toMatchObject({
-      'check-hes-code': 4,
-      'check-employee-hes-code': 1,
-      'check-visitor-hes-code': 1,
-      'check-hes-code-plus': 3,
-      'check-hes-codes': 0,
-      'check-hes-codes-plus': 0,
-    });
+    const calls = stats.byEndpoint;
+    expect(calls).toMatchObject({ 'check-employee-hes-code': 1, 'check-visitor-hes-code': 1 });
+    // Standard and plus singles that want the Ministry at the same moment may share a bulk call
+    // (shared-calls.test.ts); however they went, each code went once.
+    expect(calls['check-hes-code'] + calls['check-hes-codes']).toBeGreaterThanOrEqual(1);
+    expect(calls['check-hes-code'] + calls['check-hes-codes']).toBeLessThanOrEqual(4);
+    expect(calls['check-hes-code-plus'] + calls['check-hes-codes-plus']).toBeGreaterThanOrEqual(1);
+    expect(calls['check-hes-code-plus'] + calls['check-hes-codes-plus']).toBeLessThanOrEqual(3);
+    expect(calls['check-hes-code'] + calls['check-hes-code-plus'] + stats.bulk.codes).toBe(7);
 
     const rows = new Map((await h.checks(ids)).map((r) => [r.id, r]));
     const row = (id: string) => rows.get(id)!;

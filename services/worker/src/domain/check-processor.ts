@@ -23,6 +23,7 @@ import {
   mapBusiness,
   mapSuccess,
 } from './outcome-mapper.js';
+import { SharedBulkCalls } from './shared-bulk-calls.js';
 import type { CallOutcome, CallSignals, UpstreamCaller } from './upstream-caller.js';
 
 /** Thrown to hand the job back to BullMQ for a retry with backoff. Carries no code (it is stored in Redis). */
@@ -65,22 +66,23 @@ export interface CheckProcessorOptions {
 const YIELD_EVERY = 64;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** The single endpoints of the kinds that have no bulk one (the others go through SharedBulkCalls). */
 const SINGLE_ENDPOINT = {
-  standard: 'check-hes-code',
   employee: 'check-employee-hes-code',
   visitor: 'check-visitor-hes-code',
-  plus: 'check-hes-code-plus',
-} as const satisfies Record<ClaimedCheck['kind'], Endpoint>;
+} as const satisfies Record<'employee' | 'visitor', Endpoint>;
 
 /**
  * The work of a check job, start to finish: claim the still-pending rows (one UPDATE), decrypt, one
- * upstream call, map the answer, one idempotent result write, batch completion, completion events.
+ * upstream call (shared with other single checks when their kind has a bulk endpoint), map the answer, one idempotent result write, batch completion, completion events.
  */
 export class CheckProcessor {
   readonly #o: CheckProcessorOptions;
+  readonly #shared: SharedBulkCalls;
 
   constructor(options: CheckProcessorOptions) {
     this.#o = options;
+    this.#shared = new SharedBulkCalls(options.caller, options.api);
   }
 
   async runSingle(data: SingleCheckJob, ctx: JobContext): Promise<JobReport> {
@@ -95,17 +97,16 @@ export class CheckProcessor {
     const code = this.#codeOf(check);
     if (typeof code !== 'string') return this.#finish([code], [check.batchId], 0);
 
+    // A check submitted on its own may be one someone is waiting for at a door.
+    const lane = laneOf(check.batchId);
     let send: (signal: AbortSignal) => Promise<HesCodeResult>;
     const { api } = this.#o;
     switch (check.kind) {
       case 'standard':
-        send = (signal) => api.checkHesCode(code, { signal });
-        break;
+      case 'plus':
+        return this.#settleSingle(check, await this.#shared.check(check.kind, code, lane, ctx.signals), ctx);
       case 'employee':
         send = (signal) => api.checkEmployeeHesCode(code, { signal });
-        break;
-      case 'plus':
-        send = (signal) => api.checkHesCodePlus(code, { signal });
         break;
       case 'visitor': {
         const visit = this.#visitOf(check);
@@ -122,9 +123,11 @@ export class CheckProcessor {
       }
     }
 
-    // A check submitted on its own may be one someone is waiting for at a door.
-    const lane = laneOf(check.batchId);
     const outcome = await this.#o.caller.call(SINGLE_ENDPOINT[check.kind], 1, send, ctx.signals, lane);
+    return this.#settleSingle(check, outcome, ctx);
+  }
+
+  #settleSingle(check: ClaimedCheck, outcome: CallOutcome<HesCodeResult>, ctx: JobContext) {
     if (outcome.type === 'ok') return this.#finish([mapSuccess(check, outcome.value)], [check.batchId], 0);
     if (outcome.type === 'business' && outcome.reason !== 'MISSING') {
       return this.#finish([mapBusiness(check.id, outcome.reason, outcome.errorKey)], [check.batchId], 0);

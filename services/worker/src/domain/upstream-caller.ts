@@ -63,9 +63,13 @@ export class UpstreamCaller {
     this.#sleep = options.sleep ?? realSleep;
   }
 
+  /**
+   * `endpoint` and `codes` may be read only when the slot has come (a shared call is still taking codes
+   * until then: SharedBulkCalls).
+   */
   async call<T>(
-    endpoint: Endpoint,
-    codes: number,
+    endpointOf: Endpoint | (() => Endpoint),
+    codesOf: number | (() => number),
     send: (signal: AbortSignal) => Promise<T>,
     signals: CallSignals,
     lane: JobLane = 'roster',
@@ -109,8 +113,9 @@ export class UpstreamCaller {
         metrics.lateDepartureSeconds.inc(departure.lateMs / 1000);
       }
 
+      const endpoint = typeof endpointOf === 'function' ? endpointOf() : endpointOf;
       const stopTimer = metrics.upstreamDuration.startTimer({ endpoint });
-      metrics.codesPerCall.observe(codes);
+      metrics.codesPerCall.observe(typeof codesOf === 'function' ? codesOf() : codesOf);
       let failure: UpstreamFailure;
       try {
         const value = await send(signals.force);

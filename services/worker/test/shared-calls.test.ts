@@ -1,0 +1,142 @@
+import { HesClient } from '@hes/client';
+import { waitFor } from '@hes/core/testing';
+import { generateSandboxCodes, sandboxIdentityLast3 } from '@hes/sandbox';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { HesApi } from '../src/domain/hes-api.js';
+import { Harness, SANDBOX_PASSWORD, SANDBOX_USERNAME } from './harness.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await Harness.start('worker-shared-calls');
+});
+afterEach(async () => {
+  for (const rt of [...h.runtimes]) await rt.close();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const allFinal = (ids: readonly string[]) =>
+  waitFor(async () => (await h.countPending(ids)) === 0, {
+    timeoutMs: 20_000,
+    message: 'checks to become final',
+  });
+
+const upstreamRequests = () => {
+  const s = h.stats();
+  return Object.values(s.byEndpoint).reduce((a, b) => a + b, 0);
+};
+
+describe('single checks share a bulk call when they want the Ministry at the same time', () => {
+  it('a crowd of standard and plus singles costs one request per slot, each check its own answer', async () => {
+    // One request a second: while the first shared call waits for its slot, the others join it.
+    await h.startWorker({ HES_RATE_LIMIT_RPS: '1', WORKER_CONCURRENCY: '32' });
+    const warmUp = await h.insertAndEnqueue({
+      kind: 'employee',
+      codes: generateSandboxCodes('RISKLESS', 1, 81),
+    });
+    await allFinal(warmUp.ids);
+    h.sandbox.sandbox.stats.reset();
+
+    const [riskless, risky, notFound, expired] = [
+      generateSandboxCodes('RISKLESS', 1, 82)[0]!,
+      generateSandboxCodes('RISKY', 1, 83)[0]!,
+      generateSandboxCodes('NOT_FOUND', 1, 84)[0]!,
+      generateSandboxCodes('EXPIRED', 1, 85)[0]!,
+    ];
+    const more = generateSandboxCodes('RISKLESS', 8, 86);
+    // The same code at two doors: asked once, answered to both.
+    const standardCodes = [riskless, risky, notFound, expired, ...more, riskless];
+    const standard = await h.insertAndEnqueue({
+      kind: 'standard',
+      codes: standardCodes,
+      identityLast3: (code, i) => (i === 0 ? sandboxIdentityLast3(code) : i === 1 ? '000' : null),
+    });
+    const plusCodes = generateSandboxCodes('RISKLESS', 3, 87, { profile: 'VACCINATED' });
+    const plus = await h.insertAndEnqueue({ kind: 'plus', codes: plusCodes });
+    await allFinal([...standard.ids, ...plus.ids]);
+
+    const stats = h.stats();
+    const checks = standard.ids.length + plus.ids.length;
+    // 16 checks; one slot a second. Unshared, that is 16 requests and 16 s.
+    expect(upstreamRequests()).toBeLessThanOrEqual(4);
+    expect(stats.byEndpoint['check-hes-codes']).toBeGreaterThanOrEqual(1);
+    expect(
+      stats.byEndpoint['check-hes-codes-plus'] + stats.byEndpoint['check-hes-code-plus'],
+    ).toBeGreaterThanOrEqual(1);
+    expect(upstreamRequests()).toBeLessThan(checks);
+    // Each distinct code went upstream, none twice unless the crowd needed two calls.
+    expect(
+      stats.byEndpoint['check-hes-code'] + stats.byEndpoint['check-hes-code-plus'] + stats.bulk.codes,
+    ).toBeLessThanOrEqual(checks);
+
+    const rows = new Map((await h.checks([...standard.ids, ...plus.ids])).map((r) => [r.id, r]));
+    const row = (id: string) => rows.get(id)!;
+    const [sRiskless, sRisky, sNotFound, sExpired] = standard.ids.map(row);
+    expect(sRiskless).toMatchObject({
+      status: 'completed',
+      outcome: 'RISKLESS',
+      identityMatch: true,
+      attempts: 1,
+    });
+    expect(sRiskless!.maskedIdentityNumber).toMatch(new RegExp(`${sandboxIdentityLast3(riskless)}$`));
+    expect(sRisky).toMatchObject({ status: 'completed', outcome: 'RISKY', identityMatch: false });
+    expect(sNotFound).toMatchObject({
+      status: 'completed',
+      outcome: 'NOT_FOUND',
+      maskedIdentityNumber: null,
+    });
+    expect(sExpired).toMatchObject({ status: 'completed', outcome: 'EXPIRED' });
+    const twin = row(standard.ids.at(-1)!);
+    expect(twin).toMatchObject({ status: 'completed', outcome: 'RISKLESS', identityMatch: null });
+    expect(twin.maskedIdentityNumber).toBe(sRiskless!.maskedIdentityNumber);
+    for (const id of standard.ids.slice(4, -1))
+      expect(row(id)).toMatchObject({ status: 'completed', outcome: 'RISKLESS' });
+    for (const id of plus.ids) {
+      expect(row(id)).toMatchObject({ status: 'completed', outcome: 'RISKLESS' });
+      expect((row(id).plus as Record<string, unknown>).vaccinated).toBe(true);
+    }
+    for (const r of rows.values()) expect(r.codeCipher).toBeNull();
+  });
+
+  it('a check missing from the shared answer is retried by its own job; the others are done', async () => {
+    // The sandbox answers every code; this wrapper drops one from the first multi-code answer.
+    const client = new HesClient({
+      baseUrl: h.baseUrl,
+      username: SANDBOX_USERNAME,
+      password: SANDBOX_PASSWORD,
+    });
+    let dropped: string | null = null;
+    const api: HesApi = Object.assign(Object.create(client) as HesClient, {
+      // The retry goes alone, to the single endpoint (HesClient's private fields need the real `this`).
+      checkHesCode: (code: string, options?: { signal?: AbortSignal }) => client.checkHesCode(code, options),
+      async checkHesCodes(codes: string[], options?: { signal?: AbortSignal }) {
+        const entries = await client.checkHesCodes(codes, options);
+        if (dropped !== null) return entries;
+        dropped = entries[0]!.code;
+        return entries.map((e, i) =>
+          i === 0 ? { code: e.code, ok: false as const, reason: 'MISSING' as const, errorKey: null } : e,
+        );
+      },
+    });
+    await h.startWorker({ HES_RATE_LIMIT_RPS: '1', WORKER_CONCURRENCY: '16' }, { api });
+    const warmUp = await h.insertAndEnqueue({
+      kind: 'employee',
+      codes: generateSandboxCodes('RISKLESS', 1, 88),
+    });
+    await allFinal(warmUp.ids);
+    const singles = await h.insertAndEnqueue(
+      { kind: 'standard', codes: generateSandboxCodes('RISKY', 6, 89) },
+      { backoffBaseMs: 50 },
+    );
+    await allFinal(singles.ids);
+    await client.close();
+
+    expect(dropped).not.toBeNull();
+    const rows = await h.checks(singles.ids);
+    expect(rows.every((r) => r.status === 'completed' && r.outcome === 'RISKY')).toBe(true);
+    const retried = rows.filter((r) => r.attempts === 2);
+    expect(retried).toHaveLength(1);
+    expect(singles.codeOf.get(retried[0]!.id)).toBe(dropped);
+  });
+});
