@@ -6,6 +6,7 @@
  */
 import { HesClient } from '@hes/client';
 import { request } from 'undici';
+import { promMeanBetween } from '../lib/prom.js';
 import { rosterCodes } from '../lib/roster.js';
 import { cpuSeconds, cpuSecondsOf } from '../lib/rss.js';
 import type { Scenario } from '../lib/scenario.js';
@@ -52,6 +53,7 @@ export const wait: Scenario = {
       const sandbox = await runConcurrent(total, CONCURRENCY, (i) =>
         direct.checkHesCode(codes[base + i]!).then(() => {}),
       );
+      const metrics0 = await worker.metrics();
       const cpu0 = {
         api: cpuSeconds(api.pid),
         worker: cpuSeconds(worker.pid),
@@ -93,6 +95,33 @@ export const wait: Scenario = {
         undefined,
         `${statuses[200] ?? 0} × 200, ${statuses[202] ?? 0} × 202`,
       );
+      // Where the worker's share of that time goes (means over the measured checks).
+      const metrics1 = await worker.metrics();
+      const inWorker = {
+        queueWaitMs: round(
+          promMeanBetween(metrics0, metrics1, 'hes_worker_job_queue_wait_seconds') * 1000,
+          2,
+        ),
+        upstreamMs: round(
+          promMeanBetween(metrics0, metrics1, 'hes_worker_upstream_request_duration_seconds') * 1000,
+          2,
+        ),
+        codesPerCall: round(promMeanBetween(metrics0, metrics1, 'hes_worker_upstream_codes_per_call'), 2),
+      };
+      // Inside the gateway: from the API's INSERT to the worker's final write (PostgreSQL's clock).
+      const { rows } = await stack.pool.query<{ ms: number }>(
+        `SELECT EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000 AS ms FROM checks
+          ORDER BY created_at DESC LIMIT $1`,
+        [total],
+      );
+      const stored = summarize(rows.map((r) => r.ms));
+      rec.figure(
+        'p50 stored → final (API INSERT to worker result, sandbox included)',
+        stored.p50,
+        'ms',
+        undefined,
+        `p99 ${round(stored.p99)} ms; mean queue wait ${inWorker.queueWaitMs} ms, upstream ${inWorker.upstreamMs} ms, ${inWorker.codesPerCall} codes per call`,
+      );
       const cpuTotal = Object.values(cpuPerCheck).reduce((a, b) => a + b, 0);
       rec.figure(
         'CPU per check, all processes (sandbox and clients included)',
@@ -101,7 +130,15 @@ export const wait: Scenario = {
         undefined,
         `API ${cpuPerCheck.apiMs}, worker ${cpuPerCheck.workerMs}, PostgreSQL ${cpuPerCheck.postgresMs}, Redis ${cpuPerCheck.redisMs}, bench ${cpuPerCheck.benchMs}`,
       );
-      rec.detail('latency', { total, concurrency: CONCURRENCY, sandbox: s, gateway: g, statuses, cpuPerCheck });
+      rec.detail('latency', {
+        total,
+        concurrency: CONCURRENCY,
+        sandbox: s,
+        gateway: g,
+        stored,
+        statuses,
+        cpuPerCheck,
+      });
     } finally {
       await direct.close();
       await stack.close();

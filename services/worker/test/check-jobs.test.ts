@@ -257,6 +257,14 @@ describe('check jobs against the sandbox', () => {
     ]) {
       expect(text).toContain(name);
     }
+    // How long jobs waited for a worker, per lane: this file ran singles and roster chunks.
+    for (const lane of ['interactive', 'roster']) {
+      const count = new RegExp(
+        `^hes_worker_job_queue_wait_seconds_count\\{lane="${lane}"\\} (\\d+)$`,
+        'm',
+      ).exec(text);
+      expect(Number(count?.[1])).toBeGreaterThan(0);
+    }
   });
 
   it('leaves no code behind: no ciphertext in PostgreSQL, no code in Redis or in the logs', async () => {

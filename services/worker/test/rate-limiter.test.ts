@@ -59,6 +59,27 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     return { clock, a: make(), b: make() };
   }
 
+  it('a slot due within the wake-up lead is committed by the reservation; a later one is confirmed at its slot', async () => {
+    const clock = { t: 1_700_000_000_000 };
+    // 200 rps: slots 5 ms apart. Sleeping does not move this clock, so the four reservations are made
+    // at one instant: 0, 5, 10 and 15 ms out, the last beyond the 10 ms lead.
+    const limiter = onClock(clock, 'commit-ahead', 200, { sleep: async () => {} });
+    let confirms = 0;
+    const reservations: Reservation[] = [];
+    for (let i = 0; i < 4; i++) {
+      reservations.push(
+        await limiter.acquire(undefined, async () => {
+          confirms++;
+        }),
+      );
+    }
+    expect(reservations.map((r) => r.slotAt - clock.t)).toEqual(
+      [0, 5, 10, 15].map((x) => expect.closeTo(x, 6)),
+    );
+    // One round trip each for the first three; the fourth wakes to confirm (and runs the caller's check).
+    expect(confirms).toBe(1);
+  });
+
   it('spaces slots evenly, one interval apart, across two processes sharing the schedule', async () => {
     const { a, b } = fleet(10);
     const start = 1_700_000_000_000;

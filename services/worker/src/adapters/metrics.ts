@@ -29,6 +29,7 @@ export class WorkerMetrics {
   readonly redriven: Counter;
   readonly purged: Counter<'table'>;
   readonly checkLatency: Histogram<'kind'>;
+  readonly queueWait: Histogram<'lane'>;
   #probes: MetricsProbes | null = null;
 
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {
@@ -123,6 +124,13 @@ export class WorkerMetrics {
       help: 'Time from acceptance (created_at) to a final status',
       labelNames: ['kind'],
       buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    });
+    this.queueWait = new Histogram({
+      name: 'hes_worker_job_queue_wait_seconds',
+      help: 'Time a check job waited in the queue before a worker took it (first attempts), by lane',
+      labelNames: ['lane'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300],
       registers,
     });
     const queueGauge = new Gauge({

@@ -44,6 +44,8 @@ local lane = ARGV[10]
 -- An interactive caller takes a roster reservation only if its holder is surely still asleep: it wakes
 -- 10 ms before its slot to confirm (CONFIRM_LEAD_MS in the caller).
 local TAKE_AHEAD = 25
+-- A reservation due within the caller's wake-up lead (CONFIRM_LEAD_MS) is committed when reserved.
+local COMMIT_AHEAD = 10
 
 local function fmt(x) return string.format('%.3f', x) end
 
@@ -99,16 +101,19 @@ local function reserve()
   redis.call('HDEL', KEYS[4], tostring(seq - rps - SWEEP_AFTER), 't' .. (seq - rps - SWEEP_AFTER))
   -- Roster reservations whose holder never confirmed (gone with its process) are dropped a minute on.
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 60000)
-  -- Due now: committed at once, held back for its lane if need be. Later: committed by 'confirm'.
+  -- Due within the caller's wake-up lead (it would confirm at once): committed now, held back for its
+  -- lane if need be, and the answer says so ('go'). Later: committed by 'confirm'.
   local at = slot
-  if slot <= now then
+  local state = 'slot'
+  if slot <= now + COMMIT_AHEAD then
     at = laneFloor(seq, slot)
     commit(seq, at)
+    state = 'go'
   elseif lane == 'roster' then
     redis.call('ZADD', KEYS[5], slot, tostring(seq))
     redis.call('PEXPIRE', KEYS[5], LANES_TTL)
   end
-  return { 'slot', fmt(at - now), fmt(now), fmt(nextTat), tostring(seq) }
+  return { state, fmt(at - now), fmt(now), fmt(nextTat), tostring(seq) }
 end
 
 local mode = ARGV[1]

@@ -150,8 +150,9 @@ export class RedisRateLimiter {
 
   /**
    * Waits for this process's next slot. `atSlot` runs just before it (up to CONFIRM_LEAD_MS ahead),
-   * alongside the pause check, so the caller's last-moment checks do not make it late. Rejects
-   * (AbortError) when `signal` aborts while waiting.
+   * alongside the pause check, so the caller's last-moment checks do not make it late; a slot due
+   * within that lead when reserved is committed by the reservation and needs neither (the caller's
+   * checks just before `acquire` are as fresh). Rejects (AbortError) when `signal` aborts while waiting.
    */
   async acquire(
     signal?: AbortSignal,
@@ -167,12 +168,14 @@ export class RedisRateLimiter {
     for (;;) {
       const waitMs = Number(reply[1]);
       const slot = Number(reply[2]) + Math.max(0, waitMs);
-      // Committed: a slot due at once by the reservation itself, a later one by `confirm`, unless that
-      // held it back for its lane by more than the wake-up lead (then it sleeps and confirms again).
+      // Committed: a slot due within the wake-up lead by the reservation itself ('go'), a later one by
+      // `confirm`, unless either held it back for its lane by more than the lead (then it sleeps and
+      // confirms again).
+      const reservedGo = confirmedSlot === null && reply[0] === 'go';
       const committed =
-        waitMs <= 0 || (confirmedSlot !== null && (slot <= confirmedSlot || waitMs <= CONFIRM_LEAD_MS));
+        (reservedGo && waitMs <= CONFIRM_LEAD_MS) ||
+        (confirmedSlot !== null && (slot <= confirmedSlot || waitMs <= CONFIRM_LEAD_MS));
       if (committed) {
-        if (confirmedSlot === null) await atSlot?.();
         // The rest of the way, counted from the answer's arrival, so never early.
         if (waitMs > 0) {
           await this.#sleep(Math.ceil(waitMs), signal);
@@ -189,11 +192,11 @@ export class RedisRateLimiter {
       waitedMs += sleepMs;
       asked = this.#local();
       const [confirmed] = await Promise.all([this.#script('confirm', slot, seq, lane), atSlot?.()]);
-      if (confirmed[0] === 'go') {
+      if (confirmed[4] === undefined) {
         confirmedSlot = slot;
       } else {
         // A pause began, or an interactive caller took the slot, while this caller slept: a new
-        // reservation, checked again at its own slot.
+        // reservation (it carries its sequence number), checked again at its own slot.
         seq = Number(confirmed[4]);
         confirmedSlot = null;
       }

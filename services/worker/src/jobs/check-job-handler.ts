@@ -50,6 +50,11 @@ export function createCheckJobHandler(o: CheckJobHandlerOptions) {
       signals: o.signals,
       logger: log,
     };
+    if (job.attemptsMade === 0 && job.processedOn) {
+      // Roster jobs carry a BullMQ priority; a check submitted on its own has none (core's enqueue).
+      const lane = job.opts.priority ? 'roster' : 'interactive';
+      o.metrics.queueWait.observe({ lane }, Math.max(0, job.processedOn - job.timestamp) / 1000);
+    }
     const started = performance.now();
     try {
       const report =
