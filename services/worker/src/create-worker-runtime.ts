@@ -64,6 +64,18 @@ export interface WorkerRuntime {
   close(options?: { force?: boolean }): Promise<void>;
 }
 
+/** Job slots served by one BullMQ worker (one job-fetching loop). */
+const JOBS_PER_FETCHER = 16;
+
+/** WORKER_CONCURRENCY as the concurrencies of ⌈n / 16⌉ BullMQ workers: 40 → 14, 13, 13. */
+export function splitConcurrency(total: number): number[] {
+  const fetchers = Math.max(1, Math.ceil(total / JOBS_PER_FETCHER));
+  return Array.from(
+    { length: fetchers },
+    (_, i) => Math.floor(total / fetchers) + (i < total % fetchers ? 1 : 0),
+  );
+}
+
 /** Builds the whole worker from its dependencies: main.ts in production, tests in-process. */
 export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<WorkerRuntime> {
   const { config, prisma, logger } = deps;
@@ -177,20 +189,26 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     signals: { drain: drain.signal, force: force.signal },
   });
 
-  const worker = new Worker<CheckJobData, unknown, CheckJobName>(QUEUES.checks, processCheckJob, {
-    connection: bullConnection,
-    prefix,
-    concurrency: config.concurrency,
-    lockDuration: config.lockDurationMs,
-    stalledInterval: config.lockDurationMs,
-    settings: {
-      backoffStrategy: hesBackoffStrategy(
-        { baseMs: gateway.hes.backoffBaseMs, maxMs: gateway.hes.backoffMaxMs },
-        deps.random,
-      ),
-    },
+  // A BullMQ worker takes jobs one Redis round trip after another: when a crowd of checks arrives at
+  // once, the last waits for all the others' round trips. One BullMQ worker per JOBS_PER_FETCHER job
+  // slots takes them in parallel (measured at 64 slots: the mean queue wait of `?wait=` checks
+  // went from 18 ms to 9 ms, p50 overhead 74–86 → 60–66 ms).
+  const backoffStrategy = hesBackoffStrategy(
+    { baseMs: gateway.hes.backoffBaseMs, maxMs: gateway.hes.backoffMaxMs },
+    deps.random,
+  );
+  const checkWorkers = splitConcurrency(config.concurrency).map((concurrency) => {
+    const w = new Worker<CheckJobData, unknown, CheckJobName>(QUEUES.checks, processCheckJob, {
+      connection: bullConnection,
+      prefix,
+      concurrency,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.lockDurationMs,
+      settings: { backoffStrategy },
+    });
+    w.on('error', (err) => logger.error({ err }, 'checks worker error'));
+    return w;
   });
-  worker.on('error', (err) => logger.error({ err }, 'checks worker error'));
 
   const maintenanceWorker = new Worker<unknown, unknown, MaintenanceJobName>(
     QUEUES.maintenance,
@@ -201,7 +219,7 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     { connection: bullConnection, prefix, concurrency: 1 },
   );
   maintenanceWorker.on('error', (err) => logger.error({ err }, 'maintenance worker error'));
-  await Promise.all([worker.waitUntilReady(), maintenanceWorker.waitUntilReady()]);
+  await Promise.all([...checkWorkers.map((w) => w.waitUntilReady()), maintenanceWorker.waitUntilReady()]);
   const rosters = await startRostersRuntime({
     prisma,
     databaseUrl: gateway.databaseUrl,
@@ -242,7 +260,7 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     closing ??= (async () => {
       await loop.stop();
       await Promise.all([
-        worker.close(options.force),
+        ...checkWorkers.map((w) => w.close(options.force)),
         maintenanceWorker.close(options.force),
         rosters.close(options.force),
         webhooks.close(options.force),
@@ -253,7 +271,7 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
     })();
     if (options.force) {
       // A forced close after a graceful one: abort what the graceful one is waiting for.
-      await Promise.all([worker.close(true), maintenanceWorker.close(true)]);
+      await Promise.all([...checkWorkers.map((w) => w.close(true)), maintenanceWorker.close(true)]);
     }
     await closing;
   };

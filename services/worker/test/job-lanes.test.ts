@@ -92,3 +92,26 @@ describe('job lanes: a check someone waits for goes before roster work', () => {
     expect(singleDone!).toBeLessThan(Math.max(...rosterDone));
   });
 });
+
+describe('job slots', () => {
+  it('WORKER_CONCURRENCY=40 runs 40 jobs at once, taken by parallel fetchers, never more', async () => {
+    // Each upstream call takes 1.5 s, so the jobs stay active while the queue is looked at.
+    h.sandbox.sandbox.faults.update({ latencyMs: 1_500 });
+    try {
+      const checks = await h.insertAndEnqueue({
+        kind: 'employee',
+        codes: generateSandboxCodes('RISKLESS', 50, 68),
+      });
+      const rt = await h.startWorker({ WORKER_CONCURRENCY: '40', HES_RATE_LIMIT_RPS: '1000' });
+      const active = async () => (await h.queue.getJobCounts('active')).active ?? 0;
+      await waitFor(async () => (await active()) === 40, { message: '40 active jobs' });
+      for (let i = 0; i < 5; i++) expect(await active()).toBeLessThanOrEqual(40);
+      // One BullMQ worker per 16 slots (14 + 13 + 13): three job-fetching loops instead of one.
+      expect(await h.queue.getWorkersCount()).toBe(3);
+      await completedAt(checks.ids);
+      await rt.close();
+    } finally {
+      h.sandbox.sandbox.faults.update({ latencyMs: 0 });
+    }
+  });
+});
