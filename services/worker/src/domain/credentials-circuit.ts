@@ -60,6 +60,19 @@ return 1`;
 
 export type RejectResult = 'opened' | 'reopened' | 'already-open';
 
+/**
+ * The scripts as ioredis commands: EVALSHA (the script is sent once per connection, not with every
+ * call; `admit` runs before every upstream request).
+ */
+const COMMANDS = {
+  hesCircuitAdmit: ADMIT_LUA,
+  hesCircuitReject: REJECT_LUA,
+  hesCircuitAccept: ACCEPT_LUA,
+  hesCircuitRelease: RELEASE_LUA,
+} as const;
+type CommandName = keyof typeof COMMANDS;
+type ScriptCommand = (...args: (string | number)[]) => Promise<unknown>;
+
 export class CredentialsCircuit {
   readonly #redis: Redis;
   readonly #keys: [string, string, string, string];
@@ -76,6 +89,14 @@ export class CredentialsCircuit {
     this.#cooldownMs = options.cooldownMs;
     this.#probeTtlMs = options.probeTtlMs;
     this.#verifiedTtlMs = options.verifiedTtlMs ?? 10 * 60_000;
+    for (const [name, lua] of Object.entries(COMMANDS)) {
+      if (!(name in this.#redis)) this.#redis.defineCommand(name, { numberOfKeys: 4, lua });
+    }
+  }
+
+  #run(name: CommandName, ...args: (string | number)[]): Promise<unknown> {
+    const command = (this.#redis as unknown as Record<CommandName, ScriptCommand>)[name];
+    return command.call(this.#redis, ...this.#keys, ...args);
   }
 
   /** While the cooldown runs. */
@@ -85,29 +106,22 @@ export class CredentialsCircuit {
 
   /** Before a call: may it go upstream, is it the probe, or must it wait for one? */
   async admit(): Promise<Admission> {
-    return (await this.#redis.eval(ADMIT_LUA, 4, ...this.#keys, this.#token, this.#probeTtlMs)) as Admission;
+    return (await this.#run('hesCircuitAdmit', this.#token, this.#probeTtlMs)) as Admission;
   }
 
   /** The Ministry answered 401/403. */
   async reject(): Promise<RejectResult> {
-    return (await this.#redis.eval(
-      REJECT_LUA,
-      4,
-      ...this.#keys,
-      this.#token,
-      Date.now(),
-      this.#cooldownMs,
-    )) as RejectResult;
+    return (await this.#run('hesCircuitReject', this.#token, Date.now(), this.#cooldownMs)) as RejectResult;
   }
 
   /** The probe got a real answer: the credentials work. Resolves true when they had been failing. */
   async accept(): Promise<boolean> {
-    return (await this.#redis.eval(ACCEPT_LUA, 4, ...this.#keys, this.#verifiedTtlMs)) === 1;
+    return (await this.#run('hesCircuitAccept', this.#verifiedTtlMs)) === 1;
   }
 
   /** The probe was inconclusive (a transient failure, a 429): let the next caller probe. */
   async releaseProbe(): Promise<void> {
-    await this.#redis.eval(RELEASE_LUA, 4, ...this.#keys, this.#token);
+    await this.#run('hesCircuitRelease', this.#token);
   }
 
   /** Fleet-wide: true while the Ministry is rejecting our credentials. */
