@@ -74,7 +74,8 @@ const SINGLE_ENDPOINT = {
 
 /**
  * The work of a check job, start to finish: claim the still-pending rows (one UPDATE), decrypt, one
- * upstream call (shared with other single checks when their kind has a bulk endpoint), map the answer, one idempotent result write, batch completion, completion events.
+ * upstream call (shared with other single checks when their kind has a bulk endpoint), map the answer,
+ * one idempotent result write, batch completion, completion events.
  */
 export class CheckProcessor {
   readonly #o: CheckProcessorOptions;

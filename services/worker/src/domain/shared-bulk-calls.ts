@@ -30,7 +30,7 @@ interface Ride {
  * The first of them reserves a rate-limit slot; every check of its kind and lane that asks before the
  * slot comes joins, and the slot carries them all in one bulk call (up to 500 codes). One alone still
  * goes to the single endpoint, as before. So a crowd at the doors costs the Ministry's limit one request
- * per slot instead of one per person, and a door check during a roster never waits behind other doors'.
+ * per slot instead of one per person, and the crowd's last check leaves with its first.
  *
  * Each check gets the outcome a single call would have given it: its own entry (a code missing from both
  * maps is a transient failure, retried by its own job), or the whole call's failure.
