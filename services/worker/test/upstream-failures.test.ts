@@ -227,13 +227,13 @@ describe("poison jobs: failing on our side, not the Ministry's", () => {
       WHEN (NEW.reference LIKE 'poison-%' AND NEW.status = 'completed') EXECUTE FUNCTION poison_refuse()`);
     try {
       const rt = await h.startWorker();
-      const single = await h.insertAndEnqueue({ kind: 'employee', codes: fresh(2) }, { maxAttempts: 3 });
-      const roster = await h.insertAndEnqueue(
-        { kind: 'standard', codes: fresh(6), roster: true },
-        { maxAttempts: 3 },
-      );
+      const single = await h.insertChecks({ kind: 'employee', codes: fresh(2) });
+      const roster = await h.insertChecks({ kind: 'standard', codes: fresh(6), roster: true });
       const ids = [...single.ids, ...roster.ids];
+      // Poisoned before their jobs exist: marking rows a running worker is already claiming could
+      // deadlock with the claim (seen in CI), which is not what this test is about.
       await h.db.prisma.check.updateMany({ where: { id: { in: ids } }, data: { reference: 'poison-1' } });
+      await h.enqueue([...single.plans, ...roster.plans], { maxAttempts: 3 });
       await allFinal(ids);
 
       for (const r of await h.checks(ids)) {
