@@ -34,7 +34,9 @@ export const wait: Scenario = {
     try {
       const api = await stack.startApi();
       const worker = await stack.startWorker();
-      const codes = rosterCodes(total * 2 + warm * 2, 31);
+      // One client at a time afterwards: what a lone turnstile sees when nothing else is running.
+      const alone = quick ? 100 : 200;
+      const codes = rosterCodes(total * 2 + warm * 2 + alone * 2, 31);
       let statuses: Record<number, number> = {};
       const viaApi = async (code: string) => {
         const res = await request(`${api.url}/v1/checks?wait=5000`, {
@@ -130,6 +132,50 @@ export const wait: Scenario = {
         undefined,
         `API ${cpuPerCheck.apiMs}, worker ${cpuPerCheck.workerMs}, PostgreSQL ${cpuPerCheck.postgresMs}, Redis ${cpuPerCheck.redisMs}, bench ${cpuPerCheck.benchMs}`,
       );
+      const atFifty = { ...statuses };
+      const aloneBase = base + 2 * total;
+      const sandboxAlone = summarize(
+        (await runConcurrent(alone, 1, (i) => direct.checkHesCode(codes[aloneBase + i]!).then(() => {})))
+          .latencies,
+      );
+      const metricsAlone0 = await worker.metrics();
+      const gatewayAlone = summarize(
+        (await runConcurrent(alone, 1, (i) => viaApi(codes[aloneBase + alone + i]!))).latencies,
+      );
+      const metricsAlone1 = await worker.metrics();
+      const storedAlone = summarize(
+        (
+          await stack.pool.query<{ ms: number }>(
+            `SELECT EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000 AS ms FROM checks
+              ORDER BY created_at DESC LIMIT $1`,
+            [alone],
+          )
+        ).rows.map((r) => r.ms),
+      );
+      const queueWaitAloneMs = round(
+        promMeanBetween(metricsAlone0, metricsAlone1, 'hes_worker_job_queue_wait_seconds') * 1000,
+        2,
+      );
+      const upstreamAloneMs = round(
+        promMeanBetween(metricsAlone0, metricsAlone1, 'hes_worker_upstream_request_duration_seconds') * 1000,
+        2,
+      );
+      rec.figure(
+        'p50 overhead at 1 client (one check at a time)',
+        gatewayAlone.p50 - sandboxAlone.p50,
+        'ms',
+        undefined,
+        `${round(gatewayAlone.p50)} − ${round(sandboxAlone.p50)}; p99 ${round(gatewayAlone.p99)} − ${round(sandboxAlone.p99)}; stored → final p50 ${round(storedAlone.p50)} ms, mean queue wait ${queueWaitAloneMs} ms, upstream ${upstreamAloneMs} ms`,
+      );
+      statuses = atFifty;
+      rec.detail('alone', {
+        total: alone,
+        sandbox: sandboxAlone,
+        gateway: gatewayAlone,
+        stored: storedAlone,
+        queueWaitMs: queueWaitAloneMs,
+        upstreamMs: upstreamAloneMs,
+      });
       rec.detail('latency', {
         total,
         concurrency: CONCURRENCY,
