@@ -22,6 +22,10 @@ export type JobLane = 'interactive' | 'roster';
 /** A roster's checks carry its batch id; a check submitted on its own has none. */
 export const laneOf = (batchId: string | null): JobLane => (batchId === null ? 'interactive' : 'roster');
 
+/** The lane of a job as BullMQ hands it out: the inverse of the priority enqueuePlanned gave it. */
+export const laneOfPriority = (priority: number | undefined): JobLane =>
+  priority === ROSTER_JOB_PRIORITY ? 'roster' : 'interactive';
+
 /** A unit of upstream work: one check, or up to 500 roster checks that go in one bulk call. */
 export type PlannedJob =
   | {

@@ -1,4 +1,11 @@
-import type { BulkCheckJob, CheckJobData, CheckJobName, Logger, SingleCheckJob } from '@hes/core';
+import {
+  type BulkCheckJob,
+  type CheckJobData,
+  type CheckJobName,
+  type Logger,
+  laneOfPriority,
+  type SingleCheckJob,
+} from '@hes/core';
 import { DelayedError, type Job } from 'bullmq';
 import type { WorkerMetrics } from '../adapters/metrics.js';
 import { type CheckProcessor, type JobContext, RetryableUpstreamError } from '../domain/check-processor.js';
@@ -51,8 +58,7 @@ export function createCheckJobHandler(o: CheckJobHandlerOptions) {
       logger: log,
     };
     if (job.attemptsMade === 0 && job.processedOn) {
-      // Roster jobs carry a BullMQ priority; a check submitted on its own has none (core's enqueue).
-      const lane = job.opts.priority ? 'roster' : 'interactive';
+      const lane = laneOfPriority(job.opts.priority);
       o.metrics.queueWait.observe({ lane }, Math.max(0, job.processedOn - job.timestamp) / 1000);
     }
     const started = performance.now();
