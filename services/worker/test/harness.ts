@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { HesClient } from '@hes/client';
 import {
   type CheckKind,
   type ChecksQueue,
@@ -24,6 +25,7 @@ import {
   type WorkerRuntime,
   type WorkerRuntimeDeps,
 } from '../src/create-worker-runtime.js';
+import type { HesApi } from '../src/domain/hes-api.js';
 
 export const SANDBOX_USERNAME = 'worker-tests';
 export const SANDBOX_PASSWORD = 'worker-tests-secret';
@@ -208,6 +210,35 @@ export class Harness {
 
   stats() {
     return this.sandbox.sandbox.stats.snapshot();
+  }
+
+  /**
+   * A real client of this harness's sandbox whose first bulk answer reports its first code `MISSING`
+   * (the sandbox itself answers every code); every other call goes through unchanged.
+   */
+  droppingFirstBulkCode(): { api: HesApi; dropped: () => string | null; close: () => Promise<void> } {
+    const client = new HesClient({
+      baseUrl: this.baseUrl,
+      username: SANDBOX_USERNAME,
+      password: SANDBOX_PASSWORD,
+    });
+    let dropped: string | null = null;
+    const api: HesApi = {
+      checkHesCode: (code, o) => client.checkHesCode(code, o),
+      checkEmployeeHesCode: (code, o) => client.checkEmployeeHesCode(code, o),
+      checkVisitorHesCode: (code, visit, o) => client.checkVisitorHesCode(code, visit, o),
+      checkHesCodePlus: (code, o) => client.checkHesCodePlus(code, o),
+      checkHesCodesPlus: (codes, o) => client.checkHesCodesPlus(codes, o),
+      async checkHesCodes(codes, o) {
+        const entries = await client.checkHesCodes(codes, o);
+        if (dropped !== null) return entries;
+        dropped = entries[0]!.code;
+        return entries.map((e, i) =>
+          i === 0 ? { code: e.code, ok: false as const, reason: 'MISSING' as const, errorKey: null } : e,
+        );
+      },
+    };
+    return { api, dropped: () => dropped, close: () => client.close() };
   }
 
   /** Every string stored under the prefix (keys, values, hash fields, list/set/zset/stream members). */

@@ -1,9 +1,8 @@
-import { HesClient } from '@hes/client';
 import { waitFor } from '@hes/core/testing';
-import { generateSandboxCodes, sandboxIdentityLast3 } from '@hes/sandbox';
+import { generateSandboxCodes } from '@hes/sandbox';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { HesApi } from '../src/domain/hes-api.js';
-import { Harness, SANDBOX_PASSWORD, SANDBOX_USERNAME } from './harness.js';
+import { Harness } from './harness.js';
+import { expectFourOutcomes, fourOutcomeCodes, matchFirstMissSecond } from './outcomes.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -38,19 +37,13 @@ describe('single checks share a bulk call when they want the Ministry at the sam
     await allFinal(warmUp.ids);
     h.sandbox.sandbox.stats.reset();
 
-    const [riskless, risky, notFound, expired] = [
-      generateSandboxCodes('RISKLESS', 1, 82)[0]!,
-      generateSandboxCodes('RISKY', 1, 83)[0]!,
-      generateSandboxCodes('NOT_FOUND', 1, 84)[0]!,
-      generateSandboxCodes('EXPIRED', 1, 85)[0]!,
-    ];
+    const four = fourOutcomeCodes(82);
     const more = generateSandboxCodes('RISKLESS', 8, 86);
     // The same code at two doors: asked once, answered to both.
-    const standardCodes = [riskless, risky, notFound, expired, ...more, riskless];
     const standard = await h.insertAndEnqueue({
       kind: 'standard',
-      codes: standardCodes,
-      identityLast3: (code, i) => (i === 0 ? sandboxIdentityLast3(code) : i === 1 ? '000' : null),
+      codes: [...four, ...more, four[0]],
+      identityLast3: matchFirstMissSecond,
     });
     const plusCodes = generateSandboxCodes('RISKLESS', 3, 87, { profile: 'VACCINATED' });
     const plus = await h.insertAndEnqueue({ kind: 'plus', codes: plusCodes });
@@ -73,24 +66,10 @@ describe('single checks share a bulk call when they want the Ministry at the sam
 
     const rows = new Map((await h.checks([...standard.ids, ...plus.ids])).map((r) => [r.id, r]));
     const row = (id: string) => rows.get(id)!;
-    const [sRiskless, sRisky, sNotFound, sExpired] = standard.ids.map(row);
-    expect(sRiskless).toMatchObject({
-      status: 'completed',
-      outcome: 'RISKLESS',
-      identityMatch: true,
-      attempts: 1,
-    });
-    expect(sRiskless!.maskedIdentityNumber).toMatch(new RegExp(`${sandboxIdentityLast3(riskless)}$`));
-    expect(sRisky).toMatchObject({ status: 'completed', outcome: 'RISKY', identityMatch: false });
-    expect(sNotFound).toMatchObject({
-      status: 'completed',
-      outcome: 'NOT_FOUND',
-      maskedIdentityNumber: null,
-    });
-    expect(sExpired).toMatchObject({ status: 'completed', outcome: 'EXPIRED' });
+    expectFourOutcomes(standard.ids.slice(0, 4).map(row), four[0]);
     const twin = row(standard.ids.at(-1)!);
     expect(twin).toMatchObject({ status: 'completed', outcome: 'RISKLESS', identityMatch: null });
-    expect(twin.maskedIdentityNumber).toBe(sRiskless!.maskedIdentityNumber);
+    expect(twin.maskedIdentityNumber).toBe(row(standard.ids[0]!).maskedIdentityNumber);
     for (const id of standard.ids.slice(4, -1))
       expect(row(id)).toMatchObject({ status: 'completed', outcome: 'RISKLESS' });
     for (const id of plus.ids) {
@@ -101,25 +80,8 @@ describe('single checks share a bulk call when they want the Ministry at the sam
   });
 
   it('a check missing from the shared answer is retried by its own job; the others are done', async () => {
-    // The sandbox answers every code; this wrapper drops one from the first multi-code answer.
-    const client = new HesClient({
-      baseUrl: h.baseUrl,
-      username: SANDBOX_USERNAME,
-      password: SANDBOX_PASSWORD,
-    });
-    let dropped: string | null = null;
-    const api: HesApi = Object.assign(Object.create(client) as HesClient, {
-      // The retry goes alone, to the single endpoint (HesClient's private fields need the real `this`).
-      checkHesCode: (code: string, options?: { signal?: AbortSignal }) => client.checkHesCode(code, options),
-      async checkHesCodes(codes: string[], options?: { signal?: AbortSignal }) {
-        const entries = await client.checkHesCodes(codes, options);
-        if (dropped !== null) return entries;
-        dropped = entries[0]!.code;
-        return entries.map((e, i) =>
-          i === 0 ? { code: e.code, ok: false as const, reason: 'MISSING' as const, errorKey: null } : e,
-        );
-      },
-    });
+    // The retry goes alone, to the single endpoint.
+    const { api, dropped, close } = h.droppingFirstBulkCode();
     await h.startWorker({ HES_RATE_LIMIT_RPS: '1', WORKER_CONCURRENCY: '16' }, { api });
     const warmUp = await h.insertAndEnqueue({
       kind: 'employee',
@@ -131,13 +93,13 @@ describe('single checks share a bulk call when they want the Ministry at the sam
       { backoffBaseMs: 50 },
     );
     await allFinal(singles.ids);
-    await client.close();
+    await close();
 
-    expect(dropped).not.toBeNull();
+    expect(dropped()).not.toBeNull();
     const rows = await h.checks(singles.ids);
     expect(rows.every((r) => r.status === 'completed' && r.outcome === 'RISKY')).toBe(true);
     const retried = rows.filter((r) => r.attempts === 2);
     expect(retried).toHaveLength(1);
-    expect(singles.codeOf.get(retried[0]!.id)).toBe(dropped);
+    expect(singles.codeOf.get(retried[0]!.id)).toBe(dropped());
   });
 });

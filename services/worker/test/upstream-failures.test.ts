@@ -1,11 +1,9 @@
-import { HesClient } from '@hes/client';
 import { CHECK_ERROR_CODES } from '@hes/core';
 import { waitFor } from '@hes/core/testing';
 import { FAULTS_OFF, generateSandboxCodes } from '@hes/sandbox';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WorkerRuntime } from '../src/create-worker-runtime.js';
-import type { HesApi } from '../src/domain/hes-api.js';
-import { Harness, SANDBOX_PASSWORD, SANDBOX_USERNAME } from './harness.js';
+import { Harness } from './harness.js';
 
 let h: Harness;
 let seed = 100;
@@ -121,28 +119,12 @@ describe('transient failures: retried with backoff, then given up', () => {
   });
 
   it('retries only the codes a bulk answer left out (MISSING), in a second, smaller call', async () => {
-    // The sandbox always answers every code; this wrapper drops one code from the first real answer.
-    const client = new HesClient({
-      baseUrl: h.baseUrl,
-      username: SANDBOX_USERNAME,
-      password: SANDBOX_PASSWORD,
-    });
-    let dropped: string | null = null;
-    const api: HesApi = Object.assign(Object.create(client) as HesClient, {
-      async checkHesCodes(codes: string[], options?: { signal?: AbortSignal }) {
-        const entries = await client.checkHesCodes(codes, options);
-        if (dropped !== null) return entries;
-        dropped = entries[0]!.code;
-        return entries.map((e, i) =>
-          i === 0 ? { code: e.code, ok: false as const, reason: 'MISSING' as const, errorKey: null } : e,
-        );
-      },
-    });
+    const { api, close } = h.droppingFirstBulkCode();
     await h.startWorker({}, { api });
     h.sandbox.sandbox.stats.reset();
     const roster = await h.insertAndEnqueue({ kind: 'standard', codes: fresh(20), roster: true });
     await allFinal(roster.ids);
-    await client.close();
+    await close();
 
     expect(h.stats().bulk.sizes).toEqual([20, 1]);
     const rows = await h.checks(roster.ids);
