@@ -47,6 +47,24 @@ export const wait: Scenario = {
         await res.body.dump();
         statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
       };
+      /** API INSERT → worker result of the last `n` checks, on PostgreSQL's clock. */
+      const storedToFinal = async (n: number) => {
+        const { rows } = await stack.pool.query<{ ms: number }>(
+          `SELECT EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000 AS ms FROM checks
+            ORDER BY created_at DESC LIMIT $1`,
+          [n],
+        );
+        return summarize(rows.map((r) => r.ms));
+      };
+      /** The worker's means between two scrapes of its metrics. */
+      const workerMeans = (before: string, after: string) => ({
+        queueWaitMs: round(promMeanBetween(before, after, 'hes_worker_job_queue_wait_seconds') * 1000, 2),
+        upstreamMs: round(
+          promMeanBetween(before, after, 'hes_worker_upstream_request_duration_seconds') * 1000,
+          2,
+        ),
+        codesPerCall: round(promMeanBetween(before, after, 'hes_worker_upstream_codes_per_call'), 2),
+      });
       // Warm-up both paths (connections, JIT, prepared plans).
       await runConcurrent(warm, CONCURRENCY, (i) => direct.checkHesCode(codes[i]!).then(() => {}));
       await runConcurrent(warm, CONCURRENCY, (i) => viaApi(codes[warm + i]!));
@@ -98,25 +116,9 @@ export const wait: Scenario = {
         `${statuses[200] ?? 0} × 200, ${statuses[202] ?? 0} × 202`,
       );
       // Where the worker's share of that time goes (means over the measured checks).
-      const metrics1 = await worker.metrics();
-      const inWorker = {
-        queueWaitMs: round(
-          promMeanBetween(metrics0, metrics1, 'hes_worker_job_queue_wait_seconds') * 1000,
-          2,
-        ),
-        upstreamMs: round(
-          promMeanBetween(metrics0, metrics1, 'hes_worker_upstream_request_duration_seconds') * 1000,
-          2,
-        ),
-        codesPerCall: round(promMeanBetween(metrics0, metrics1, 'hes_worker_upstream_codes_per_call'), 2),
-      };
-      // Inside the gateway: from the API's INSERT to the worker's final write (PostgreSQL's clock).
-      const { rows } = await stack.pool.query<{ ms: number }>(
-        `SELECT EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000 AS ms FROM checks
-          ORDER BY created_at DESC LIMIT $1`,
-        [total],
-      );
-      const stored = summarize(rows.map((r) => r.ms));
+      const inWorker = workerMeans(metrics0, await worker.metrics());
+      // Inside the gateway: from the API's INSERT to the worker's final write.
+      const stored = await storedToFinal(total);
       rec.figure(
         'p50 stored → final (API INSERT to worker result, sandbox included)',
         stored.p50,
@@ -132,6 +134,7 @@ export const wait: Scenario = {
         undefined,
         `API ${cpuPerCheck.apiMs}, worker ${cpuPerCheck.workerMs}, PostgreSQL ${cpuPerCheck.postgresMs}, Redis ${cpuPerCheck.redisMs}, bench ${cpuPerCheck.benchMs}`,
       );
+      // The answers at 50 clients, before the one-at-a-time run counts its own.
       const atFifty = { ...statuses };
       const aloneBase = base + 2 * total;
       const sandboxAlone = summarize(
@@ -142,39 +145,21 @@ export const wait: Scenario = {
       const gatewayAlone = summarize(
         (await runConcurrent(alone, 1, (i) => viaApi(codes[aloneBase + alone + i]!))).latencies,
       );
-      const metricsAlone1 = await worker.metrics();
-      const storedAlone = summarize(
-        (
-          await stack.pool.query<{ ms: number }>(
-            `SELECT EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000 AS ms FROM checks
-              ORDER BY created_at DESC LIMIT $1`,
-            [alone],
-          )
-        ).rows.map((r) => r.ms),
-      );
-      const queueWaitAloneMs = round(
-        promMeanBetween(metricsAlone0, metricsAlone1, 'hes_worker_job_queue_wait_seconds') * 1000,
-        2,
-      );
-      const upstreamAloneMs = round(
-        promMeanBetween(metricsAlone0, metricsAlone1, 'hes_worker_upstream_request_duration_seconds') * 1000,
-        2,
-      );
+      const inWorkerAlone = workerMeans(metricsAlone0, await worker.metrics());
+      const storedAlone = await storedToFinal(alone);
       rec.figure(
         'p50 overhead at 1 client (one check at a time)',
         gatewayAlone.p50 - sandboxAlone.p50,
         'ms',
         undefined,
-        `${round(gatewayAlone.p50)} − ${round(sandboxAlone.p50)}; p99 ${round(gatewayAlone.p99)} − ${round(sandboxAlone.p99)}; stored → final p50 ${round(storedAlone.p50)} ms, mean queue wait ${queueWaitAloneMs} ms, upstream ${upstreamAloneMs} ms`,
+        `${round(gatewayAlone.p50)} − ${round(sandboxAlone.p50)}; p99 ${round(gatewayAlone.p99)} − ${round(sandboxAlone.p99)}; stored → final p50 ${round(storedAlone.p50)} ms, mean queue wait ${inWorkerAlone.queueWaitMs} ms, upstream ${inWorkerAlone.upstreamMs} ms`,
       );
-      statuses = atFifty;
       rec.detail('alone', {
         total: alone,
         sandbox: sandboxAlone,
         gateway: gatewayAlone,
         stored: storedAlone,
-        queueWaitMs: queueWaitAloneMs,
-        upstreamMs: upstreamAloneMs,
+        worker: inWorkerAlone,
       });
       rec.detail('latency', {
         total,
@@ -182,7 +167,8 @@ export const wait: Scenario = {
         sandbox: s,
         gateway: g,
         stored,
-        statuses,
+        worker: inWorker,
+        statuses: atFifty,
         cpuPerCheck,
       });
     } finally {
