@@ -238,9 +238,24 @@ describe('?wait=', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
-  it('leaves no listener behind', async () => {
-    await submit({ hesCode: 'H8J9K1L2M3' }, { query: '?wait=50' });
-    expect(h.app.checkEvents.listenerCount).toBe(0);
+  it('leaves no listener behind, and a crowd of waiters is not reported as a leak', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      // 12 waiters at once: each listens on the server's closing signal until it is answered.
+      const crowd = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          submit({ hesCode: `H8J9K1L2${String(i).padStart(2, '0')}` }, { query: '?wait=50' }),
+        ),
+      );
+      expect(crowd.map((r) => r.statusCode)).toEqual(Array(12).fill(202));
+      expect(h.app.checkEvents.listenerCount).toBe(0);
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { HesClient } from '@hes/client';
 import {
   type CheckJobData,
@@ -182,6 +183,10 @@ export async function createWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Work
 
   const drain = new AbortController();
   const force = new AbortController();
+  // Every job in flight listens on both (a rate-limit wait, an upstream request), and removes its
+  // listener when it ends: WORKER_CONCURRENCY listeners are not a leak, and Node's warning at 11 would
+  // tell an operator they were.
+  setMaxListeners(0, drain.signal, force.signal);
   const processCheckJob = createCheckJobHandler({
     processor,
     metrics,

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { CheckEventHub } from '@hes/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
@@ -15,6 +16,9 @@ const START_TIMEOUT_MS = 3_000;
 export default fp<{ events: CheckEventHub }>(
   async function events(app: FastifyInstance, opts) {
     const closing = new AbortController();
+    // One listener per `?wait=` request in flight, removed when it is answered: a crowd at the doors is
+    // not a leak, and Node's warning at 11 would tell an operator it was.
+    setMaxListeners(0, closing.signal);
     // Subscribed before the first request when Redis answers; if it does not, the API still starts
     // (checks are stored, /readyz says why) and `?wait=` degrades to answering 202 at its deadline.
     let timer: NodeJS.Timeout | undefined;
