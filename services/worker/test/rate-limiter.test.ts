@@ -183,6 +183,30 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     );
   });
 
+  it("a request's real departure, recorded once it has left, keeps its lane's next request a full rps intervals behind it", async () => {
+    const { clock, a, b } = fleet(10, 40);
+    const first = await a.acquire();
+    // 8 ms late: within the quarter of the margin, so `depart` lets it go without a round trip.
+    clock.t = first.slotAt + 8;
+    expect(await a.depart(first)).toEqual({ state: 'on-time' });
+    expect(await a.sent(first)).toBe(8);
+    // The next one leaves 3 ms late and its record is lost: its lane stays as the commit left it.
+    const second = await b.acquire();
+    clock.t = second.slotAt + 3;
+    expect(await b.depart(second)).toEqual({ state: 'on-time' });
+    const slots = [];
+    for (let i = 0; i < 10; i++) slots.push(await (i % 2 ? a : b).acquire());
+    const offsets = slots.map((r) => r.slotAt - first.slotAt);
+    // Ten places on, each lane's next request: 1 040 ms after the first's real departure (without the
+    // record it would be 1 040 after its slot, 1 032 after it really left), and 1 040 after the
+    // second's slot (nothing recorded: the lateness the margin absorbs is conceded).
+    expect(offsets[8]).toBeCloseTo(8 + 1040, 6);
+    expect(offsets[9]).toBeCloseTo(104 + 1040, 6);
+    expect(offsets.slice(0, 8)).toEqual(
+      [208, 312, 416, 520, 624, 728, 832, 936].map((x) => expect.closeTo(x, 6)),
+    );
+  });
+
   it('a late departure whose record answers slowly is recorded again once, with room for that round trip', async () => {
     const clock = { t: 1_700_000_000_000 };
     // Every read of the clock costs 6 ms while `slow`: a saturated box where a round trip outlasts the
@@ -364,9 +388,14 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
     },
   );
 
-  it.each([8, 14])(
-    'more callers than rps (%i at 5 rps), sleeping to their slots while late ones leave: never more than rps in a second',
-    async (callers) => {
+  it.each([
+    [8, 'lost'],
+    [14, 'lost'],
+    [8, 'recorded'],
+    [14, 'recorded'],
+  ] as const)(
+    'more callers than rps (%i at 5 rps), sleeping to their slots while late ones leave, departures %s: never more than rps in a second',
+    async (callers, records) => {
       // Virtual time: every caller is either in a Redis round trip or asleep; when all are asleep the
       // clock jumps to the earliest wake-up. Callers thus reserve long before their slots and confirm just
       // before them, as in a worker with WORKER_CONCURRENCY above the rate.
@@ -383,7 +412,9 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
           const lag = random() < 0.2 ? random() * 300 : 0;
           timers.push({ at: clock.t + ms + lag, wake });
         });
-      const fleetOf = [0, 1, 2].map(() => onClock(clock, `virtual${callers}`, 5, { marginMs: 40, sleep }));
+      const fleetOf = [0, 1, 2].map(() =>
+        onClock(clock, `virtual${callers}-${records}`, 5, { marginMs: 40, sleep }),
+      );
       const departures: number[] = [];
       const counts = { 'on-time': 0, late: 0, forfeit: 0 };
       const caller = async (i: number) => {
@@ -396,7 +427,9 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
           if (roll > 0.6) await sleep(roll < 0.9 ? 20 + random() * 300 : 400 + random() * 500);
           const d = await limiter.depart(r);
           counts[d.state]++;
-          if (d.state !== 'forfeit') departures.push(clock.t);
+          if (d.state === 'forfeit') continue;
+          departures.push(clock.t);
+          if (records === 'recorded') await limiter.sent(r);
         }
       };
       let active = callers;
@@ -417,9 +450,10 @@ describe('RedisRateLimiter (GCRA on Redis, injected clock)', () => {
       }
       await Promise.all(running);
       expect(departures.length).toBeGreaterThanOrEqual(120);
-      // rps intervals (5 × 208 ms) minus the quarter of the margin a departure may be late unreported.
+      // rps intervals (5 × 208 ms); without the departures' records, minus the quarter of the margin a
+      // departure may be late unreported.
       const spans = departures.slice(5).map((t, i) => t - departures[i]!);
-      expect(Math.min(...spans)).toBeGreaterThanOrEqual(1030);
+      expect(Math.min(...spans)).toBeGreaterThanOrEqual(records === 'recorded' ? 1040 : 1030);
       expect(maxInWindow(departures)).toBeLessThanOrEqual(5);
       // Both ways of leaving late happened: recorded for the lane, and forfeit (the lane's next request
       // had committed already: with lanes held back by earlier lateness that takes less than a second).
@@ -498,6 +532,13 @@ describe('fleet-wide rate limit against the sandbox', () => {
     });
     console.info(`fleet rate measurement ${measured}`);
     expect(stats.totalRequests).toBe(45);
+    // Every request's real departure was recorded for its lane, once it was on its socket.
+    let recorded = 0;
+    for (const rt of runtimes) {
+      const { values } = await rt.metrics.departureLateness.get();
+      recorded += values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+    }
+    expect(recorded).toBe(45);
     expect(stats.peakRpsAllArrivals, measured).toBeLessThanOrEqual(10);
     expect(stats.peakRps, measured).toBeLessThanOrEqual(10);
     // Spread evenly, not in bursts: even 500 ms never saw more than half the limit (+1 at the edge).

@@ -23,6 +23,7 @@ export class WorkerMetrics {
   readonly lateSlots: Counter;
   readonly lateDepartures: Counter;
   readonly lateDepartureSeconds: Counter;
+  readonly departureLateness: Histogram;
   readonly checksCompleted: Counter<'kind' | 'outcome'>;
   readonly checksFailed: Counter<'kind' | 'code'>;
   readonly retries: Counter;
@@ -80,6 +81,12 @@ export class WorkerMetrics {
     this.lateDepartureSeconds = new Counter({
       name: 'hes_worker_rate_limit_late_departure_seconds_total',
       help: 'Sum of that lateness beyond a quarter of the margin (each delays one later request by as much)',
+      registers,
+    });
+    this.departureLateness = new Histogram({
+      name: 'hes_worker_rate_limit_departure_lateness_seconds',
+      help: 'How long after its rate-limit slot each request to the Ministry was on its socket (the margin must cover this plus delivery jitter)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.1, 0.25, 1],
       registers,
     });
     new Gauge({

@@ -7,14 +7,15 @@ export const RATE_LIMITER_LUA = `
 -- KEYS[3] how many slots were handed out (the sequence number of the last one),
 -- KEYS[4] lanes (hash): field <seq> = the latest a committed request may leave (ms), or 'x' when the
 --         request rps places on committed first; field 'c' = the highest sequence number committed
--- ARGV[1] mode: 'reserve' | 'confirm' | 'pause' | 'late'
--- ARGV[2] pause length ms (pause), the caller's slot (confirm, late)
+-- ARGV[1] mode: 'reserve' | 'confirm' | 'pause' | 'late' | 'sent'
+-- ARGV[2] pause length ms (pause), the caller's slot (confirm, late, sent)
 -- ARGV[3] clock override in ms ('' = Redis TIME, the fleet's shared clock; tests inject one)
 -- ARGV[4] the latest schedule this process has seen: if Redis lost the key (flush, failover), slots
 --         this process still holds are not handed out a second time
 -- ARGV[5] the interval between slots (ms), ARGV[6] the requests per second
--- ARGV[7] ms between this script and the request really leaving (late)
--- ARGV[8] the caller's sequence number (confirm, late)
+-- ARGV[7] ms between this script and the request really leaving (late); how long after its slot the
+--         request left, measured by the caller once it had handed it to the socket (sent)
+-- ARGV[8] the caller's sequence number (confirm, late, sent)
 -- ARGV[9] lateness the margin absorbs unreported (a quarter of it)
 -- ARGV[10] the caller's lane: 'interactive' (a check someone waits for) or 'roster'
 -- KEYS[5] roster reservations not committed yet (zset: member seq, score slot)
@@ -153,6 +154,19 @@ elseif mode == 'late' then
   if leaves > recorded then redis.call('HSET', KEYS[4], tostring(seq), fmt(leaves)) end
   redis.call('PEXPIRE', KEYS[4], LANES_TTL)
   return { 'late', fmt(late), fmt(now) }
+elseif mode == 'sent' then
+  -- The request has left, ARGV[7] ms after its slot (measured once it was on its socket, so stalls
+  -- between the checks above and the write count too). Its record becomes that real departure, plus
+  -- the ARGV[9] that laneFloor takes off again: the lane's next request leaves a full rps intervals
+  -- after it, instead of the commit's assumption that it left at its slot. Recorded even when that
+  -- request has committed already: it reads the record again if it confirms again (a pause, a wake-up
+  -- too early). Not when the record is gone (Redis lost it) or a tombstone.
+  local seq = tonumber(ARGV[8])
+  local key = tostring(seq)
+  local current = redis.call('HGET', KEYS[4], key)
+  if not current or current == 'x' then return { 'moot', '0', fmt(now) } end
+  redis.call('HSET', KEYS[4], key, fmt(tonumber(ARGV[2]) + tonumber(ARGV[7]) + absorb))
+  return { 'sent', '0', fmt(now) }
 else
   local untilMs = now + tonumber(ARGV[2])
   if untilMs > pause then

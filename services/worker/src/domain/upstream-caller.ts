@@ -118,7 +118,11 @@ export class UpstreamCaller {
       metrics.codesPerCall.observe(typeof codesOf === 'function' ? codesOf() : codesOf);
       let failure: UpstreamFailure;
       try {
-        const value = await send(signals.force);
+        const pending = send(signals.force);
+        // undici writes the request in the dispatching call: it is on its socket now. Its real
+        // departure is recorded for its lane (not awaited: nothing here depends on it).
+        void limiter.sent(reservation).then((lateMs) => metrics.departureLateness.observe(lateMs / 1000));
+        const value = await pending;
         stopTimer();
         metrics.upstreamRequests.inc({ endpoint, result: 'ok' });
         if (admission === 'probe') await this.#credentialsAccepted();
