@@ -5,8 +5,9 @@ export const RATE_LIMITER_LUA = `
 -- GCRA / virtual scheduling, one shared schedule for the whole worker fleet (SPEC §5), with lanes.
 -- KEYS[1] theoretical arrival time (ms, string), KEYS[2] pause-until (ms, string),
 -- KEYS[3] how many slots were handed out (the sequence number of the last one),
--- KEYS[4] lanes (hash): field <seq> = the latest a committed request may leave (ms), or 'x' when the
---         request rps places on committed first; field 'c' = the highest sequence number committed
+-- KEYS[4] lanes (hash): field <seq> = the latest a committed request may leave (ms; once it has left
+--         and said so, its real departure plus ARGV[9]), or 'x' when the request rps places on
+--         committed first; field 'c' = the highest sequence number committed
 -- ARGV[1] mode: 'reserve' | 'confirm' | 'pause' | 'late' | 'sent'
 -- ARGV[2] pause length ms (pause), the caller's slot (confirm, late, sent)
 -- ARGV[3] clock override in ms ('' = Redis TIME, the fleet's shared clock; tests inject one)
@@ -159,8 +160,8 @@ elseif mode == 'sent' then
   -- between the checks above and the write count too). Its record becomes that real departure, plus
   -- the ARGV[9] that laneFloor takes off again: the lane's next request leaves a full rps intervals
   -- after it, instead of the commit's assumption that it left at its slot. Recorded even when that
-  -- request has committed already: it reads the record again if it confirms again (a pause, a wake-up
-  -- too early). Not when the record is gone (Redis lost it) or a tombstone.
+  -- request has committed already: it reads the record again when it confirms again (held back by its
+  -- lane beyond the wake-up lead). Not when the record is gone (Redis lost it) or a tombstone.
   local seq = tonumber(ARGV[8])
   local key = tostring(seq)
   local current = redis.call('HGET', KEYS[4], key)

@@ -242,7 +242,7 @@ export class RedisRateLimiter {
    * intervals after it. Without this record the lane assumes the request left at its slot, and up to
    * a quarter of the margin (the lateness `depart` lets pass without a round trip) plus any stall
    * between `depart` and the socket write comes off the margin meant for delivery jitter (measured on
-   * the 2-core box: up to 19 ms of the 40). The lateness is counted from the slot as seen on the local
+   * the 2-core box: up to 21 ms of the 40). The lateness is counted from the slot as seen on the local
    * clock, which is never later than the real one, so the record is never early. Never rejects: a
    * record that is lost leaves the lane as it was without it.
    */
