@@ -97,15 +97,15 @@ describe('job slots', () => {
   it('WORKER_CONCURRENCY=40 runs 40 jobs at once, taken by parallel fetchers, never more', async () => {
     // Each upstream call takes 1.5 s, so the jobs stay active while the queue is looked at.
     h.sandbox.sandbox.faults.update({ latencyMs: 1_500 });
+    // 40 jobs listen on the runtime's shutdown signals at once: legitimate, so no leak warning.
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
     try {
       const checks = await h.insertAndEnqueue({
         kind: 'employee',
         codes: generateSandboxCodes('RISKLESS', 50, 68),
       });
-      // 40 jobs listen on the runtime's shutdown signals at once: legitimate, so no leak warning.
-      const warnings: string[] = [];
-      const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
-      process.on('warning', onWarning);
       const rt = await h.startWorker({ WORKER_CONCURRENCY: '40', HES_RATE_LIMIT_RPS: '1000' });
       const active = async () => (await h.queue.getJobCounts('active')).active ?? 0;
       await waitFor(async () => (await active()) === 40, { message: '40 active jobs' });
@@ -114,9 +114,9 @@ describe('job slots', () => {
       expect(await h.queue.getWorkersCount()).toBe(3);
       await completedAt(checks.ids);
       await rt.close();
-      process.off('warning', onWarning);
       expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
     } finally {
+      process.off('warning', onWarning);
       h.sandbox.sandbox.faults.update({ latencyMs: 0 });
     }
   });
